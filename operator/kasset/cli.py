@@ -1,0 +1,79 @@
+"""The `kasset` command: `run` the operator, `demo` the main job on the local cluster.
+
+`demo` uses the cluster in $KUBECONFIG when given, and otherwise starts the local one (`make cluster-up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def operator_argv(namespace: str | None = None) -> list[str]:
+    scope = [f"--namespace={namespace}"] if namespace else ["--all-namespaces"]
+    return [sys.executable, "-m", "kopf", "run", "--standalone", "-m", "kasset.handlers", *scope]
+
+
+def kubeconfig_or_local_cluster() -> Path:
+    given = os.environ.get("KUBECONFIG")
+    if given:
+        return Path(given)
+    from kasset.localcluster.cluster import Cluster
+
+    cluster = Cluster()
+    cluster.up()
+    return cluster.kubeconfig
+
+
+def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = None,
+                   timeout: float = 60) -> subprocess.Popen:
+    """Start the operator as a child process and wait (bounded) until it logs that it is ready."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    out = open(log_path, "wb")
+    proc = subprocess.Popen(operator_argv(namespace), stdout=out, stderr=subprocess.STDOUT,
+                            env={**os.environ, "KUBECONFIG": str(kubeconfig)})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if b"Kasset operator ready" in log_path.read_bytes():
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"the operator exited with {proc.returncode}; see {log_path}")
+        time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"the operator did not get ready within {timeout}s; see {log_path}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    os.execv(sys.executable, operator_argv(args.namespace))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    kubeconfig = kubeconfig_or_local_cluster()
+    log_path = Path(".kasset/demo-operator.log").resolve()
+    proc = start_operator(kubeconfig, log_path=log_path)
+    try:
+        print(f"operator ready against {kubeconfig} (log: {log_path})")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kasset", description="Kasset: data pipelines as Kubernetes resources.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the operator against the cluster in $KUBECONFIG")
+    run.add_argument("--namespace", help="watch one namespace (default: all)")
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run the main example on the local cluster (started if needed)")
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
