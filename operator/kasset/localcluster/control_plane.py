@@ -114,7 +114,6 @@ def start_controller_manager(bins: Binaries, ep: Endpoints, *, pki: Path, kubeco
         f"--cluster-signing-cert-file={pki / 'ca.crt'}", f"--cluster-signing-key-file={pki / 'ca.key'}",
         f"--kube-api-qps={KCM_QPS}", f"--kube-api-burst={KCM_BURST}",
         f"--concurrent-job-syncs={KCM_JOB_SYNCS}",
-        "--controllers=*,-cloud-node-lifecycle,-service-lb-controller,-node-ipam-controller,-route-controller",
     ]
     pid = procs.start("kube-controller-manager", argv, run_dir=run_dir)
     procs.wait_until(lambda: _insecure_ok(f"https://127.0.0.1:{ep.controller_manager}/healthz"),

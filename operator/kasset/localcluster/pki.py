@@ -1,6 +1,6 @@
 """Certificates for one local cluster: a CA, the apiserver's serving cert and client certs.
 
-Pure file generation with `cryptography`; it starts nothing. The same RSA key signs service-account
+Pure file generation with `cryptography`; it starts nothing. The same key signs service-account
 tokens (apiserver) and is their private key (controller-manager).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALIDITY = datetime.timedelta(days=365)
@@ -33,11 +33,12 @@ class Pair:
     key: Path
 
 
-def _new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    # P-256 keys: as strong as RSA-3072 for our purpose and made in microseconds instead of seconds
+    return ec.generate_private_key(ec.SECP256R1())
 
 
-def _write(path: Path, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> Pair:
+def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> Pair:
     key_path = path.with_suffix(".key")
     key_path.write_bytes(
         key.private_bytes(
@@ -63,7 +64,7 @@ def _sign(
     *,
     subject: x509.Name,
     public_key,
-    ca_key: rsa.RSAPrivateKey,
+    ca_key: ec.EllipticCurvePrivateKey,
     ca_name: x509.Name,
     is_ca: bool = False,
     usages: list | None = None,
