@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 
 from support.clusterinfo import watch_until
-from support.objects import RESTRICTED_CONTAINER_SECURITY, STEP_IMAGE, job_condition, real_job
+from support.objects import STEP_IMAGE, job_condition, real_job
 
 RESULT_SCRIPT = """
 import json, sys
@@ -68,7 +68,7 @@ def test_restricted_namespace_rejects_a_privileged_pod(cluster, real_node, restr
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged"},
         "spec": {"nodeSelector": {"kasset.dev/node-kind": "real"}, "containers": [{
             "name": "main", "image": STEP_IMAGE, "imagePullPolicy": "Never", "command": ["true"],
-            "securityContext": {**RESTRICTED_CONTAINER_SECURITY, "privileged": True},
+            "securityContext": {"privileged": True},
         }]},
     }
     with pytest.raises(client.ApiException) as err:

@@ -2,7 +2,7 @@
 
 Step pods scheduled here really run, so `kubectl logs`, termination messages and Pod Security admission
 behave as on kind or a cloud cluster. Nothing can be pulled on these machines: the images come from
-`hack/build-images.sh`, imported into containerd's `k8s.io` namespace, and pods use `imagePullPolicy: Never`.
+`hack/build_images.py`, imported into containerd's `k8s.io` namespace, and pods use `imagePullPolicy: Never`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -64,6 +65,8 @@ state = "{p['containerd']}/state"
 
 [plugins."io.containerd.cri.v1.runtime"]
   enable_selinux = false
+  # these sandboxes lack CAP_SYS_RESOURCE: runc cannot lower a pod's oom_score_adj below containerd's own
+  restrict_oom_score_adj = true
   [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
@@ -157,9 +160,9 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
 
 def import_images(socket: Path, *, log=print) -> None:
     """Build (cached) and import the project's images; the pause image is what every pod sandbox needs."""
-    script = REPO / "hack" / "build-images.sh"
+    script = REPO / "hack" / "build_images.py"
     log("importing images into containerd (built from Debian packages, cached)")
-    subprocess.run(["bash", str(script), "--containerd-address", str(socket)], check=True,
+    subprocess.run([sys.executable, str(script), "--containerd-address", str(socket)], check=True,
                    stdout=subprocess.DEVNULL if os.environ.get("KASSET_QUIET") else None)
 
 
@@ -179,9 +182,10 @@ def _http_ok(url: str) -> bool:
 
 
 def cleanup(cluster_dir: Path) -> None:
-    """After kubelet and containerd stopped: end leftover shims and containers, unmount pod volumes."""
+    """After the daemons stopped: end leftovers (shims, a daemon whose pid file was lost) that name this
+    cluster's folder on their command line, and unmount pod volumes."""
     p = _paths(cluster_dir)
-    marker = str(p["base"])
+    marker = str(cluster_dir)
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -189,7 +193,7 @@ def cleanup(cluster_dir: Path) -> None:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "containerd-shim" in cmdline and marker in cmdline:
+        if marker in cmdline and int(proc.name) != os.getpid():
             try:
                 os.killpg(int(proc.name), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

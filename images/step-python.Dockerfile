@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# kasset/step-python:<version> — Debian bookworm + python3, user 1000:1000, and the dependency-free `kasset.sdk`
+# (as package `kasset` with an empty __init__.py) so step code can `from kasset import sdk`.
+# Same content as hack/build_images.py's kasset/step-python. Build from the repository root (BuildKit):
+#   docker build -f images/step-python.Dockerfile -t kasset/step-python:0.1.0 .
+FROM debian:bookworm-slim
+ARG VERSION=0.1.0
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log \
+ && groupadd -g 1000 kasset \
+ && useradd -u 1000 -g 1000 -m -d /home/kasset -s /bin/bash -c Kasset kasset \
+ && find / -xdev -type f -perm /6000 -exec chmod ug-s {} +
+# operator/kasset/sdk.py or operator/kasset/sdk/ — whichever exists.
+RUN --mount=type=bind,source=operator/kasset,target=/tmp/kasset-src \
+    set -eu; d=/usr/local/lib/python3.11/dist-packages/kasset; mkdir -p "$d"; : > "$d/__init__.py"; \
+    cp -r /tmp/kasset-src/sdk* "$d/"; \
+    find "$d" \( -name __pycache__ -o -name '*.pyc' \) -prune -exec rm -rf {} +; \
+    python3 -m compileall -q "$d"
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LANG=C.UTF-8 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+LABEL org.opencontainers.image.title="kasset/step-python:${VERSION}" org.opencontainers.image.version="${VERSION}"
+USER 1000:1000
+WORKDIR /home/kasset
+CMD ["python3"]

@@ -1,0 +1,51 @@
+"""Labels and annotations that tie step Jobs and pods to their Run, step, asset and partition.
+
+Label values must be at most 63 characters of a restricted alphabet; values that do not fit are sanitized
+(see `kasset.planning.names.sanitize_label_value`) and the exact value is kept in an annotation.
+
+Does not: choose names of objects (see `kasset.planning.names`).
+"""
+
+from __future__ import annotations
+
+from kasset.planning.names import sanitize_label_value
+
+LABEL_RUN = "kasset.dev/run"
+LABEL_STEP = "kasset.dev/step"
+LABEL_ASSET = "kasset.dev/asset"
+LABEL_PARTITION = "kasset.dev/partition"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "kasset"
+ANNOTATION_RUN = "kasset.dev/run"
+ANNOTATION_STEP = "kasset.dev/step"
+ANNOTATION_ASSET = "kasset.dev/asset"
+ANNOTATION_PARTITION = "kasset.dev/partition"
+
+
+def build_step_labels(*, run: str, step: str, asset: str | None, partition: str | None) -> dict[str, str]:
+    """Labels of a step Job and its pods (asset and partition only when they apply)."""
+    labels = {
+        LABEL_MANAGED_BY: MANAGED_BY,
+        LABEL_RUN: sanitize_label_value(run),
+        LABEL_STEP: sanitize_label_value(step),
+    }
+    if asset is not None:
+        labels[LABEL_ASSET] = sanitize_label_value(asset)
+    if partition is not None:
+        labels[LABEL_PARTITION] = sanitize_label_value(partition)
+    return labels
+
+
+def build_step_annotations(*, run: str, step: str, asset: str | None, partition: str | None) -> dict[str, str]:
+    """The exact (unsanitized) values behind the labels."""
+    annotations = {ANNOTATION_RUN: run, ANNOTATION_STEP: step}
+    if asset is not None:
+        annotations[ANNOTATION_ASSET] = asset
+    if partition is not None:
+        annotations[ANNOTATION_PARTITION] = partition
+    return annotations
+
+
+def select_run_jobs(run: str) -> str:
+    """Label selector of every step Job of Run `run`."""
+    return f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_RUN}={sanitize_label_value(run)}"

@@ -1,0 +1,165 @@
+"""Build the batch/v1 Job that runs one step of a Run.
+
+The Job has the deterministic name chosen by the planner, is owned by the Run (controller owner reference,
+so deleting the Run deletes it), carries run/step/asset/partition labels, and meets the `restricted` Pod
+Security profile. Retries are the Job's own: `backoffLimit = retry.limit` (per index for fan-out, with
+`backoffLimitPerIndex`), and `activeDeadlineSeconds = timeoutSeconds`. `ttlSecondsAfterFinished` is not set:
+the Run owns its Jobs and history limits prune Runs.
+
+User IDs: the restricted profile requires `runAsNonRoot`; images built FROM a Debian base run as root unless
+told otherwise, so pods run as 65532:65532 (the "nonroot" user of distroless images) by default. Set
+`BuildSettings.run_as_user=None` to use the image's own non-root USER.
+
+Does not: decide what to launch (see `kasset.planning.run`) or talk to the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kasset.api.base import API_VERSION, to_manifest
+from kasset.api.run import Run
+from kasset.builders.env import build_contract_env
+from kasset.builders.labels import build_step_annotations, build_step_labels
+from kasset.planning.model import StepLaunch
+
+CONTAINER_NAME = "step"
+NONROOT_ID = 65532
+RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Operator-wide choices for step pods."""
+
+    #: Node selector of every step pod (tests pick the node kind with `kasset.dev/node-kind: kwok|real`).
+    node_selector: dict[str, str] = field(default_factory=dict)
+    #: Tolerations of every step pod, as core/v1 Toleration dicts (e.g. for kwok's taint).
+    tolerations: tuple[dict[str, Any], ...] = ()
+    #: Annotations added to every step pod.
+    pod_annotations: dict[str, str] = field(default_factory=dict)
+    #: UID/GID the step runs as; None leaves them to the image (which must then not be root).
+    run_as_user: int | None = NONROOT_ID
+    run_as_group: int | None = NONROOT_ID
+    #: Group owning mounted volumes that support ownership management (not hostPath).
+    fs_group: int | None = NONROOT_ID
+    #: Do not count pods evicted or preempted (DisruptionTarget) as failed attempts.
+    ignore_disruptions: bool = True
+
+
+def build_step_job(launch: StepLaunch, *, run: Run, settings: BuildSettings = BuildSettings()) -> dict[str, Any]:
+    """The batch/v1 Job manifest for `launch`, owned by `run`."""
+    context = launch.context
+    labels = build_step_labels(run=context.run, step=context.step, asset=context.asset, partition=context.partition)
+    annotations = build_step_annotations(
+        run=context.run, step=context.step, asset=context.asset, partition=context.partition
+    )
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": launch.job_name,
+            "namespace": context.namespace,
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [build_owner_reference(run)],
+        },
+        "spec": build_job_spec(launch, labels=labels, annotations=annotations, settings=settings),
+    }
+
+
+def build_owner_reference(run: Run) -> dict[str, Any]:
+    """The controller owner reference to the Run (foreground deletion waits for its Jobs)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Run",
+        "name": run.metadata.name,
+        "uid": run.metadata.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def build_job_spec(
+    launch: StepLaunch, *, labels: dict[str, str], annotations: dict[str, str], settings: BuildSettings
+) -> dict[str, Any]:
+    """Retries, deadline, fan-out completions and the pod template."""
+    node = launch.node
+    spec: dict[str, Any] = {}
+    if launch.completions is not None:
+        spec |= {
+            "completionMode": "Indexed",
+            "completions": launch.completions,
+            "parallelism": launch.parallelism or 1,
+            "backoffLimitPerIndex": node.retry_limit,
+        }
+    else:
+        spec |= {"completions": 1, "parallelism": 1, "backoffLimit": node.retry_limit}
+    if node.timeout_seconds is not None:
+        spec["activeDeadlineSeconds"] = node.timeout_seconds
+    if settings.ignore_disruptions:
+        spec["podFailurePolicy"] = {
+            "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
+        }
+    pod_annotations = {**settings.pod_annotations, **annotations}
+    spec["template"] = {
+        "metadata": {"labels": dict(labels), "annotations": pod_annotations},
+        "spec": build_pod_spec(launch, settings=settings),
+    }
+    return spec
+
+
+def build_pod_spec(launch: StepLaunch, *, settings: BuildSettings) -> dict[str, Any]:
+    """A restricted-profile pod with the step container; a service-account token only when one is named."""
+    container = launch.node.container
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "enableServiceLinks": False,
+        "automountServiceAccountToken": container.service_account_name is not None,
+        "securityContext": _pod_security_context(settings),
+        "containers": [build_container(launch)],
+    }
+    if container.service_account_name is not None:
+        pod["serviceAccountName"] = container.service_account_name
+    if launch.node.volumes:
+        pod["volumes"] = [to_manifest(volume) for volume in launch.node.volumes]
+    if settings.node_selector:
+        pod["nodeSelector"] = dict(settings.node_selector)
+    if settings.tolerations:
+        pod["tolerations"] = [dict(toleration) for toleration in settings.tolerations]
+    return pod
+
+
+def build_container(launch: StepLaunch) -> dict[str, Any]:
+    """The step container: the user's image and command, the contract env first, then the user's env."""
+    spec = launch.node.container
+    container: dict[str, Any] = {"name": CONTAINER_NAME, "image": spec.image}
+    if spec.image_pull_policy is not None:
+        container["imagePullPolicy"] = spec.image_pull_policy
+    if spec.command is not None:
+        container["command"] = list(spec.command)
+    if spec.args is not None:
+        container["args"] = list(spec.args)
+    container["env"] = build_contract_env(launch.context) + [to_manifest(var) for var in spec.env or ()]
+    if spec.env_from:
+        container["envFrom"] = [dict(source) for source in spec.env_from]
+    if spec.resources is not None:
+        container["resources"] = to_manifest(spec.resources)
+    if spec.volume_mounts:
+        container["volumeMounts"] = [to_manifest(mount) for mount in spec.volume_mounts]
+    container["terminationMessagePolicy"] = "FallbackToLogsOnError"
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "seccompProfile": dict(RUNTIME_DEFAULT),
+    }
+    return container
+
+
+def _pod_security_context(settings: BuildSettings) -> dict[str, Any]:
+    context: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": dict(RUNTIME_DEFAULT)}
+    ids = {"runAsUser": settings.run_as_user, "runAsGroup": settings.run_as_group, "fsGroup": settings.fs_group}
+    context.update({key: value for key, value in ids.items() if value is not None})
+    return context

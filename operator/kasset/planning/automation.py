@@ -1,0 +1,78 @@
+"""Eager automation: Runs for `automation: Eager` assets downstream of assets a Run just materialized.
+
+All Eager assets reachable from the materialized ones through Eager assets go into ONE Run, in dependency
+order, so that an Eager asset with two upstreams materialized together runs once, and a chain of Eager assets
+runs as a chain. An Eager asset waits while one of its upstreams (outside that set) was never materialized.
+The Run's name derives from the triggering Run (name and uid) and partition, so it is never created twice.
+
+Does not: handle OnCron automation (that needs a cron parser and belongs with Schedules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from kasset.api.asset import Asset
+from kasset.api.common import AssetSelection
+from kasset.api.run import RunSpec, Trigger
+from kasset.planning.model import RunRequest
+from kasset.planning.names import derived_run_name, sanitize_label_value
+
+LABEL_TRIGGER = "kasset.dev/trigger"
+LABEL_SOURCE_RUN = "kasset.dev/source-run"
+
+
+def find_eager_assets(
+    materialized: Iterable[str], assets: Mapping[str, Asset], *, exclude: Iterable[str] = ()
+) -> list[str]:
+    """Eager assets to materialize after `materialized`, sorted by name; `exclude` (e.g. assets the source Run
+    attempted and failed) are never chosen."""
+    fresh = set(materialized)
+    skip = fresh | set(exclude)
+    chosen: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(assets):
+            asset = assets[name]
+            if name in skip or name in chosen or asset.spec.automation != "Eager":
+                continue
+            deps = [dep.asset for dep in asset.spec.deps]
+            triggered = any(dep in fresh or dep in chosen for dep in deps)
+            if triggered and all(_available(dep, fresh | chosen, assets) for dep in deps):
+                chosen.add(name)
+                changed = True
+    return sorted(chosen)
+
+
+def _available(name: str, fresh: set[str], assets: Mapping[str, Asset]) -> bool:
+    if name in fresh:
+        return True
+    upstream = assets.get(name)
+    return upstream is not None and upstream.status.last_materialization is not None
+
+
+def plan_eager_runs(
+    *,
+    materialized: Iterable[str],
+    attempted: Iterable[str] = (),
+    source_run: str,
+    source_uid: str | None,
+    partition: str | None,
+    assets: Mapping[str, Asset],
+) -> tuple[RunRequest, ...]:
+    """At most one RunRequest materializing the Eager assets downstream of `materialized` (asset names).
+    `attempted` are the assets the source Run tried (none of them is chosen again)."""
+    materialized = list(materialized)
+    targets = find_eager_assets(materialized, assets, exclude=attempted)
+    if not targets:
+        return ()
+    run_key = f"eager/{source_run}/{source_uid or ''}/{partition or ''}"
+    spec = RunSpec(
+        selection=AssetSelection(assets=targets),
+        partition=partition,
+        trigger=Trigger(type="Automation", source=f"Run/{source_run}"),
+        run_key=run_key,
+    )
+    labels = {LABEL_TRIGGER: "automation", LABEL_SOURCE_RUN: sanitize_label_value(source_run)}
+    return (RunRequest(name=derived_run_name(f"{source_run}-eager", run_key), spec=spec, labels=labels),)

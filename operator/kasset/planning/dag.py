@@ -1,0 +1,113 @@
+"""Directed acyclic graphs of named nodes: topological order, cycle and missing-dependency detection.
+
+A graph is a mapping `node -> names it depends on`. Results are deterministic (ties broken by name) and
+problems come back as a `Problem` value carrying a CamelCase reason and a message naming the nodes at fault.
+
+Does not: know about assets, steps or Kubernetes (see `graph` for how a Run's step graph is built).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+Graph = Mapping[str, Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why something cannot be planned. `transient` problems may go away by themselves (an object that is not
+    created yet); the others need a change to a spec."""
+
+    reason: str
+    message: str
+    transient: bool = False
+
+
+def find_missing_dependencies(graph: Graph) -> Problem | None:
+    """Report dependencies that are not nodes of the graph, or None when every dependency is a node."""
+    missing = sorted((node, dep) for node, deps in graph.items() for dep in deps if dep not in graph)
+    if not missing:
+        return None
+    listed = ", ".join(f"{node} depends on {dep}" for node, dep in missing)
+    return Problem("MissingDependency", f"missing dependency: {listed}")
+
+
+def find_cycle(graph: Graph) -> tuple[str, ...] | None:
+    """Return one cycle as a path that starts and ends on the same node (a, b, a), or None.
+
+    Dependencies that are not nodes are ignored. The cycle found is the first one met when visiting nodes and
+    their dependencies in name order, so the answer is stable.
+    """
+    deps = {node: sorted(d for d in graph[node] if d in graph) for node in graph}
+    done: set[str] = set()
+    for start in sorted(deps):
+        if start in done:
+            continue
+        path: list[str] = [start]
+        on_path = {start}
+        pending = [iter(deps[start])]
+        while pending:
+            nxt = next(pending[-1], None)
+            if nxt is None:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                pending.pop()
+            elif nxt in on_path:
+                return (*path[path.index(nxt) :], nxt)
+            elif nxt not in done:
+                path.append(nxt)
+                on_path.add(nxt)
+                pending.append(iter(deps[nxt]))
+    return None
+
+
+def order_topologically(graph: Graph) -> tuple[str, ...] | Problem:
+    """Order the nodes so that every node comes after its dependencies; ties in name order.
+
+    Returns a `Problem` (MissingDependency or DependencyCycle) when no such order exists.
+    """
+    missing = find_missing_dependencies(graph)
+    if missing is not None:
+        return missing
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        return Problem("DependencyCycle", "dependency cycle: " + " -> ".join(cycle))
+    remaining = {node: set(deps) for node, deps in graph.items()}
+    dependents: dict[str, list[str]] = {node: [] for node in graph}
+    for node, deps in remaining.items():
+        for dep in deps:
+            dependents[dep].append(node)
+    ready = sorted(node for node, deps in remaining.items() if not deps)
+    order: list[str] = []
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for child in dependents[node]:
+            remaining[child].discard(node)
+            if not remaining[child]:
+                ready.append(child)
+        ready.sort()
+    return tuple(order)
+
+
+def collect_upstream(graph: Graph, roots: Iterable[str]) -> set[str]:
+    """Every node reachable from `roots` by following dependencies (roots included); unknown names kept."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph.get(node, ()))
+    return seen
+
+
+def collect_downstream(graph: Graph, roots: Iterable[str]) -> set[str]:
+    """Every node that depends, directly or not, on one of `roots` (roots included)."""
+    dependents: dict[str, set[str]] = {}
+    for node, deps in graph.items():
+        for dep in deps:
+            dependents.setdefault(dep, set()).add(node)
+    return collect_upstream(dependents, roots)

@@ -1,0 +1,110 @@
+"""The values that go in and out of run planning: what was observed of step Jobs, and the plan.
+
+Does not: compute anything (see `run`, `steps`, `context`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from kasset.api.asset import Materialization
+from kasset.api.run import RunSpec, RunStatus
+from kasset.planning.graph import StepNode
+from kasset.planning.results import StepResult
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    """What the reconciler saw of one step's batch/v1 Job. A Job that does not exist is simply absent from
+    the mapping given to the planner (keyed by Job name).
+
+    `is_complete` / `is_failed` are the Job's `Complete` / `Failed` conditions (status True). `result` is the
+    parsed termination message of the succeeded pod (non-indexed Jobs). `failure_message` is the last failed
+    pod's termination message (or log tail), else the Failed condition's message.
+    """
+
+    name: str
+    active_pods: int = 0
+    succeeded_pods: int = 0
+    failed_pods: int = 0
+    is_complete: bool = False
+    is_failed: bool = False
+    failure_reason: str | None = None
+    failure_message: str | None = None
+    failed_indexes: str | None = None
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    result: StepResult | None = None
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """The step contract values one step receives (rendered into KASSET_* variables by the builders)."""
+
+    namespace: str
+    run: str
+    step: str
+    asset: str | None
+    partition: str | None
+    params: dict[str, Any]
+    output_uri: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    code_version: str | None = None
+    items: tuple[Any, ...] | None = None
+    items_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class StepLaunch:
+    """A step Job to create now. `completions` is set for fan-out steps (an Indexed Job), with `parallelism`."""
+
+    job_name: str
+    node: StepNode
+    context: StepContext
+    completions: int | None = None
+    parallelism: int | None = None
+
+
+@dataclass(frozen=True)
+class PlanEvent:
+    """A state change worth a Kubernetes Event on the Run."""
+
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MaterializationUpdate:
+    """Record `materialization` as `status.lastMaterialization` of Asset `asset` (same namespace)."""
+
+    asset: str
+    materialization: Materialization
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A Run to create in the Run's namespace. The name derives from `spec.runKey`, so creating it twice
+    gives 409 (already requested) rather than a second Run."""
+
+    name: str
+    spec: RunSpec
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the Run reconciler should do, in this order: create `launches` (409 = already launched), write
+    `materializations` to Assets, create `run_requests`, then write `status`. `requeue_after` (seconds) is set
+    when the Run waits for something no watch will announce."""
+
+    status: RunStatus
+    launches: tuple[StepLaunch, ...] = ()
+    materializations: tuple[MaterializationUpdate, ...] = ()
+    run_requests: tuple[RunRequest, ...] = ()
+    events: tuple[PlanEvent, ...] = ()
+    finished: bool = False
+    requeue_after: float | None = None

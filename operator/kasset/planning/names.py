@@ -1,0 +1,67 @@
+"""Deterministic, valid Kubernetes names and label values derived from Kasset names.
+
+Child objects get names derived from their parent (STYLE lesson 5), so that "already exists" means "already
+launched". Names that had to be changed to fit (too long, invalid characters) get a short hash of the original
+so that two different inputs do not end up with the same name.
+
+Does not: check names against the API server; it only guarantees the syntax.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+DNS_LABEL_MAX = 63
+LABEL_VALUE_MAX = 63
+HASH_LENGTH = 8
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def short_hash(text: str, length: int = HASH_LENGTH) -> str:
+    """A stable hex digest prefix of `text`."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def make_dns_label(raw: str, *, max_length: int = DNS_LABEL_MAX) -> str:
+    """Turn `raw` into a DNS-1123 label (lowercase alphanumerics and '-', at most `max_length`).
+
+    `raw` is kept as is when already valid; otherwise it is cleaned, cut, and suffixed with a hash of `raw`.
+    """
+    if len(raw) <= max_length and _DNS_LABEL.match(raw):
+        return raw
+    cleaned = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", raw.lower())).strip("-")
+    keep = max_length - HASH_LENGTH - 1
+    prefix = cleaned[:keep].rstrip("-")
+    suffix = short_hash(raw)
+    return f"{prefix}-{suffix}" if prefix else f"k{suffix}"
+
+
+def step_job_name(run_name: str, step_name: str) -> str:
+    """Name of the batch/v1 Job that runs `step_name` of `run_name`: `<run>-<step>`, made a DNS label.
+
+    At most 63 characters, because the Job controller copies the name into a label of every pod.
+    """
+    return make_dns_label(f"{run_name}-{step_name}")
+
+
+def sanitize_label_value(value: str) -> str:
+    """Turn `value` into a valid label value; changed values get a hash suffix (the exact value belongs in an
+    annotation)."""
+    if len(value) <= LABEL_VALUE_MAX and _LABEL_VALUE.match(value):
+        return value
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "-", value).strip("-_.")
+    keep = LABEL_VALUE_MAX - HASH_LENGTH - 1
+    prefix = cleaned[:keep].rstrip("-_.")
+    suffix = short_hash(value)
+    return f"{prefix}-{suffix}" if prefix else suffix
+
+
+def derived_run_name(prefix: str, key: str) -> str:
+    """Name of a Run created by a trigger: `<prefix>-<hash of key>`, a DNS label, so one key → one Run."""
+    suffix = short_hash(key)
+    keep = DNS_LABEL_MAX - HASH_LENGTH - 1
+    cleaned = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", prefix.lower())).strip("-")[:keep].rstrip("-")
+    return f"{cleaned}-{suffix}" if cleaned else f"run-{suffix}"

@@ -1,0 +1,95 @@
+"""Small builders of API objects and observations for the unit tests (no cluster, fixed clock)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from kasset.api import Asset, Job, Run
+from kasset.planning import ObservedJob, StepResult
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NAMESPACE = "team"
+
+
+def at(seconds: float) -> datetime:
+    """The fixed test clock, `seconds` after T0."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def make_asset(name: str, *deps: str, status: dict[str, Any] | None = None, **spec: Any) -> Asset:
+    body: dict[str, Any] = {
+        "metadata": {"name": name, "namespace": NAMESPACE, "generation": 1, "uid": f"uid-{name}"},
+        "spec": {"container": {"image": f"example/{name}:1"}, "deps": [{"asset": d} for d in deps], **spec},
+    }
+    if status is not None:
+        body["status"] = status
+    return Asset.model_validate(body)
+
+
+def materialized(asset: Asset, *, run: str, data_version: str, seconds: float = 0, lineage=(), **extra: Any) -> Asset:
+    """`asset` with a lastMaterialization."""
+    record = {
+        "run": run,
+        "time": at(seconds),
+        "dataVersion": data_version,
+        "codeVersion": asset.spec.code_version,
+        "lineage": [dict(entry) for entry in lineage],
+        **extra,
+    }
+    return Asset.model_validate(asset.model_dump(by_alias=True) | {"status": {"lastMaterialization": record}})
+
+
+def index(*assets: Asset) -> dict[str, Asset]:
+    return {asset.metadata.name: asset for asset in assets}
+
+
+def make_job(name: str = "pipeline", **spec: Any) -> Job:
+    return Job.model_validate(
+        {"metadata": {"name": name, "namespace": NAMESPACE, "generation": 1, "uid": f"uid-{name}"}, "spec": spec}
+    )
+
+
+def make_run(name: str = "run-1", *, job: str | None = "pipeline", created: float = 0, **spec: Any) -> Run:
+    if job is not None:
+        spec.setdefault("jobRef", {"name": job})
+    return Run.model_validate(
+        {
+            "metadata": {
+                "name": name,
+                "namespace": NAMESPACE,
+                "generation": 1,
+                "uid": f"uid-{name}",
+                "creationTimestamp": at(created),
+            },
+            "spec": spec,
+        }
+    )
+
+
+def with_status(run: Run, status) -> Run:
+    return run.model_copy(update={"status": status})
+
+
+def running(name: str, **kwargs: Any) -> ObservedJob:
+    return ObservedJob(name=name, active_pods=1, start_time=T0, **kwargs)
+
+
+def succeeded(name: str, *, result: StepResult | None = None, seconds: float = 10, **kwargs: Any) -> ObservedJob:
+    kwargs.setdefault("succeeded_pods", 1)
+    return ObservedJob(
+        name=name, is_complete=True, start_time=T0, completion_time=at(seconds), result=result, **kwargs
+    )
+
+
+def failed(name: str, *, message: str = "boom", pods: int = 1, reason: str = "BackoffLimitExceeded") -> ObservedJob:
+    return ObservedJob(
+        name=name, failed_pods=pods, is_failed=True, failure_reason=reason, failure_message=message,
+        start_time=T0, completion_time=at(20),
+    )
+
+
+def step(run, name: str):
+    """The status entry of step `name` in a Run status or RunPlan."""
+    status = getattr(run, "status", run)
+    return next(s for s in status.steps if s.name == name)

@@ -1,0 +1,15 @@
+"""The pure layers import neither kopf nor the Kubernetes client (STYLE lesson 10)."""
+
+import subprocess
+import sys
+
+
+def test_api_planning_builders_and_sdk_import_without_kopf_or_the_kubernetes_client():
+    code = (
+        "import sys\n"
+        "import kasset.api, kasset.api.crd, kasset.planning, kasset.builders, kasset.sdk\n"
+        "print(sorted(m for m in ('kopf', 'kubernetes') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
