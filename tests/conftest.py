@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kasset.k8s.crds import install_crds
 from support.clusterinfo import ClusterInfo, attach, start_session_cluster
+from support.operator import OperatorProcess
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +30,53 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         local.destroy()
 
 
+TIER_PREFIXES = {"integration": "it", "e2e": "e2e"}
+
+
+def tier_prefix(request: pytest.FixtureRequest) -> str:
+    """Namespaces are named by tier, so each tier's operator watches only its own (`it-*`, `e2e-*`)."""
+    parts = Path(str(request.node.path)).parts
+    return next((TIER_PREFIXES[p] for p in parts if p in TIER_PREFIXES), "t")
+
+
 @pytest.fixture
 def namespace(cluster: ClusterInfo, request: pytest.FixtureRequest):
     """A fresh namespace per test, deleted afterwards (its objects are garbage-collected with it)."""
-    name = cluster.create_namespace(request.node.name)
+    name = cluster.create_namespace(request.node.name, prefix=tier_prefix(request))
     yield name
     cluster.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: ClusterInfo) -> list[str]:
+    """Kasset's CRDs, installed from crds/ (generated from the models)."""
+    return install_crds(cluster.api)
+
+
+def _operator(cluster: ClusterInfo, tmp_path_factory, *, pattern: str, node_kind: str):
+    log_path = Path(tmp_path_factory.mktemp("operator")) / f"operator-{node_kind}.log"
+    op = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace_pattern=pattern, node_kind=node_kind,
+                         log_path=log_path)
+    op.start()
+    try:
+        yield op
+    finally:
+        op.stop()
+        print(f"[operator {node_kind}] log: {log_path}")
+
+
+@pytest.fixture(scope="session")
+def kwok_operator(cluster: ClusterInfo, crds, tmp_path_factory):
+    """The operator for the integration tier: watches `it-*` namespaces, step pods on kwok nodes."""
+    yield from _operator(cluster, tmp_path_factory, pattern="it-*", node_kind="kwok")
+
+
+@pytest.fixture(scope="session")
+def operator(cluster: ClusterInfo, crds, tmp_path_factory):
+    """The operator for the e2e tier: watches `e2e-*` namespaces, step pods on the real node."""
+    if not cluster.real_node:
+        pytest.skip(f"no real node on this cluster: {cluster.real_node_skip_reason}")
+    yield from _operator(cluster, tmp_path_factory, pattern="e2e-*", node_kind="real")
 
 
 @pytest.fixture

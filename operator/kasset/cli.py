@@ -47,7 +47,16 @@ def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = 
     raise RuntimeError(f"the operator did not get ready within {timeout}s; see {log_path}")
 
 
+def install_crds(kubeconfig: Path | None = None) -> None:
+    from kasset.k8s import connect
+    from kasset.k8s.crds import install_crds as install
+
+    names = install(connect(str(kubeconfig) if kubeconfig else None))
+    print(f"CRDs installed: {', '.join(names)}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    install_crds()
     os.execv(sys.executable, operator_argv(args.namespace))
 
 

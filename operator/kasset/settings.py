@@ -24,3 +24,30 @@ class Settings(BaseSettings):
         default=60.0,
         description="Interval of the slow safety-net reconcile; children's events drive the fast path.",
     )
+    step_node_selector: dict[str, str] = Field(
+        default_factory=dict,
+        description="nodeSelector of every step pod, as JSON (tests pin steps to kwok or the real node).",
+    )
+    step_tolerations: list[dict] = Field(
+        default_factory=list, description="Tolerations of every step pod (core/v1 Toleration objects), as JSON."
+    )
+    step_pod_annotations: dict[str, str] = Field(
+        default_factory=dict, description="Annotations added to every step pod, as JSON."
+    )
+    step_run_as_user: int | None = Field(
+        default=65532,
+        description="UID, GID and fsGroup of step pods (the restricted profile needs non-root); "
+        "unset (empty) to use the image's own USER.",
+    )
+    default_asset_storage: str = Field(
+        default="file:///var/lib/kasset/{namespace}/assets/{asset}/{partition}",
+        description="Output URI template of assets without spec.storage.",
+    )
+    default_step_storage: str = Field(
+        default="file:///var/lib/kasset/{namespace}/runs/{run}/{step}",
+        description="Output URI template of explicit steps whose Job has no spec.storage.",
+    )
+    workers: int = Field(
+        default=16,
+        description="Threads that run reconciles (each waits on API calls, so more than cores is right).",
+    )

@@ -45,9 +45,9 @@ class ClusterInfo:
         return subprocess.run([str(binaries().kubectl), f"--kubeconfig={self.kubeconfig}", *args],
                               input=input, capture_output=True, text=True, check=check)
 
-    def create_namespace(self, test_name: str, labels: dict[str, str] | None = None) -> str:
+    def create_namespace(self, test_name: str, labels: dict[str, str] | None = None, *, prefix: str = "t") -> str:
         slug = re.sub(r"[^a-z0-9-]+", "-", test_name.lower()).strip("-")[:40].strip("-")
-        name = f"t-{slug}-{hashlib.sha1(f'{test_name}{time.time_ns()}'.encode()).hexdigest()[:6]}"
+        name = f"{prefix}-{slug}-{hashlib.sha1(f'{test_name}{time.time_ns()}'.encode()).hexdigest()[:6]}"
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
         wait_for(lambda: _has_default_sa(self.core, name), timeout=60, what=f"default SA in {name}")
         return name

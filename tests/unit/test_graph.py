@@ -101,3 +101,10 @@ def test_nested_fan_out_is_invalid():
         {"name": "c", "container": {"image": "i"}, "fanOut": {"fromStep": "b"}},
     ]
     assert resolve(steps=steps).reason == "InvalidSpec"
+
+
+def test_cycle_upstream_of_a_selected_asset_is_reported_even_when_not_selected():
+    assets = index(make_asset("a", "b"), make_asset("b", "a"), make_asset("c", "a"))
+    problem = select_assets(AssetSelection(assets=["c"]), assets)
+    assert problem.reason == "DependencyCycle"
+    assert "a -> b -> a" in problem.message or "b -> a -> b" in problem.message

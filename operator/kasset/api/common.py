@@ -62,6 +62,17 @@ class Volume(KassetModel):
     name: str = Field(description="Name the volume mounts refer to.", max_length=63)
 
 
+class PodMetadata(KassetModel):
+    """Labels and annotations added to a step's pods (log collectors, cost allocation, policy engines)."""
+
+    labels: dict[str, str] | None = Field(
+        default=None, description="Extra pod labels; the operator's own kasset.dev/ labels take precedence."
+    )
+    annotations: dict[str, str] | None = Field(
+        default=None, description="Extra pod annotations; the operator's own take precedence."
+    )
+
+
 class Container(KassetModel):
     """The container that runs a step. It receives the step contract as KASSET_* environment variables."""
 
@@ -104,6 +115,9 @@ class Container(KassetModel):
         default=None,
         description="Service account of the pod; its token is mounted only when this is set.",
         max_length=NAME_MAX_LENGTH,
+    )
+    pod_metadata: PodMetadata | None = Field(
+        default=None, description="Labels and annotations added to the step's pods."
     )
 
 

@@ -102,9 +102,11 @@ def build_job_spec(
         spec["podFailurePolicy"] = {
             "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
         }
-    pod_annotations = {**settings.pod_annotations, **annotations}
+    extra = node.container.pod_metadata
+    pod_labels = {**((extra and extra.labels) or {}), **labels}
+    pod_annotations = {**settings.pod_annotations, **((extra and extra.annotations) or {}), **annotations}
     spec["template"] = {
-        "metadata": {"labels": dict(labels), "annotations": pod_annotations},
+        "metadata": {"labels": pod_labels, "annotations": pod_annotations},
         "spec": build_pod_spec(launch, settings=settings),
     }
     return spec

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection, Container, Volume
 from kasset.api.job import Step
-from kasset.planning.dag import Problem, collect_downstream, collect_upstream, order_topologically
+from kasset.planning.dag import Problem, collect_downstream, collect_upstream, find_cycle, order_topologically
 from kasset.planning.settings import PlanSettings
 from kasset.planning.storage import find_unknown_placeholders
 
@@ -73,6 +73,11 @@ def select_assets(selection: AssetSelection, assets: Mapping[str, Asset]) -> fro
     missing = sorted(name for name in chosen if name not in assets)
     if missing:
         return Problem("MissingDependency", f"upstream Asset {', '.join(missing)} not found", transient=True)
+    # An upstream cycle leaves the lineage of every asset downstream of it undefined, selected or not.
+    closure = collect_upstream(graph, chosen)
+    cycle = find_cycle({name: graph.get(name, ()) for name in closure})
+    if cycle:
+        return Problem("DependencyCycle", f"dependency cycle among Assets: {' -> '.join(cycle)}")
     return frozenset(chosen)
 
 

@@ -1,0 +1,118 @@
+"""A small, typed facade over the Kubernetes client: Kasset's custom objects, batch Jobs, pods, Events.
+
+Responses are decoded straight from JSON into dicts (`_preload_content=False`), which is both faster than the
+client's model classes and what the pydantic models parse. Creating an object that already exists returns
+the existing one with `created=False`: deterministic names make "already exists" mean "already done".
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from typing import Any
+
+from kubernetes import client, config
+
+from kasset.k8s.errors import ApiError, from_api_exception
+
+GROUP = "kasset.dev"
+VERSION = "v1alpha1"
+log = logging.getLogger("kasset.k8s")
+
+
+def connect(kubeconfig: str | None = None) -> client.ApiClient:
+    """An ApiClient from `kubeconfig`, $KUBECONFIG, or the in-cluster service account, in that order."""
+    try:
+        return config.new_client_from_config(config_file=kubeconfig)
+    except config.ConfigException:
+        config.load_incluster_config()
+        return client.ApiClient()
+
+
+class Kube:
+    def __init__(self, api: client.ApiClient):
+        self.api = api
+        self.custom = client.CustomObjectsApi(api)
+        self.batch = client.BatchV1Api(api)
+        self.core = client.CoreV1Api(api)
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _call(what: str, fn, *args, **kwargs) -> Any:
+        try:
+            response = fn(*args, _preload_content=False, **kwargs)
+        except client.ApiException as exc:
+            raise from_api_exception(exc, what=what) from None
+        return json.loads(response.data or b"null")
+
+    # -- Kasset's custom objects -----------------------------------------------------------------------
+
+    def get(self, plural: str, namespace: str, name: str) -> dict:
+        return self._call(f"get {plural}/{name}", self.custom.get_namespaced_custom_object,
+                          GROUP, VERSION, namespace, plural, name)
+
+    def list(self, plural: str, namespace: str, *, label_selector: str | None = None) -> list[dict]:
+        kwargs = {"label_selector": label_selector} if label_selector else {}
+        return self._call(f"list {plural}", self.custom.list_namespaced_custom_object,
+                          GROUP, VERSION, namespace, plural, **kwargs)["items"]
+
+    def create(self, plural: str, namespace: str, body: dict) -> tuple[dict, bool]:
+        """Create, or return the existing object of the same name: (object, created)."""
+        name = body["metadata"]["name"]
+        try:
+            return self._call(f"create {plural}/{name}", self.custom.create_namespaced_custom_object,
+                              GROUP, VERSION, namespace, plural, body), True
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        return self.get(plural, namespace, name), False
+
+    def replace_status(self, plural: str, obj: dict, status: dict) -> dict:
+        """Write `status` whole (the status subresource's PUT), guarded by `obj`'s resourceVersion: if the
+        object changed since it was read, this raises Conflict instead of overwriting newer news."""
+        meta = obj["metadata"]
+        body = {**obj, "status": status}
+        return self._call(f"update {plural}/{meta['name']}/status",
+                          self.custom.replace_namespaced_custom_object_status,
+                          GROUP, VERSION, meta["namespace"], plural, meta["name"], body)
+
+    # -- batch Jobs and pods ----------------------------------------------------------------------------
+
+    def list_jobs(self, namespace: str, *, label_selector: str) -> list[dict]:
+        return self._call("list jobs", self.batch.list_namespaced_job, namespace,
+                          label_selector=label_selector)["items"]
+
+    def create_job(self, namespace: str, body: dict) -> tuple[dict, bool]:
+        name = body["metadata"]["name"]
+        try:
+            return self._call(f"create job {name}", self.batch.create_namespaced_job, namespace, body), True
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        return self._call(f"get job {name}", self.batch.read_namespaced_job, name, namespace), False
+
+    def list_pods(self, namespace: str, *, label_selector: str) -> list[dict]:
+        return self._call("list pods", self.core.list_namespaced_pod, namespace,
+                          label_selector=label_selector)["items"]
+
+    # -- Events -----------------------------------------------------------------------------------------
+
+    def emit_event(self, obj: dict, *, type_: str, reason: str, message: str) -> None:
+        """Record a core/v1 Event on `obj` (best effort: a failure is logged, never raised)."""
+        meta = obj["metadata"]
+        now = datetime.datetime.now(datetime.timezone.utc)
+        event = {
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"],
+                               "namespace": meta["namespace"], "uid": meta.get("uid")},
+            "type": type_, "reason": reason, "message": message[:1024],
+            "firstTimestamp": now.isoformat(), "lastTimestamp": now.isoformat(), "count": 1,
+            "source": {"component": "kasset-operator"},
+            "reportingComponent": "kasset.dev/operator", "reportingInstance": "kasset-operator",
+        }
+        try:
+            self._call("create event", self.core.create_namespaced_event, meta["namespace"], event)
+        except ApiError as exc:
+            log.warning("Could not record event %s on %s/%s: %s", reason, obj["kind"], meta["name"], exc)

@@ -1,0 +1,73 @@
+"""The Kasset operator as the tests run it: a real `kopf run` process against the test cluster.
+
+Each instance watches namespaces matching one pattern, so the integration tier (steps on kwok nodes) and
+the e2e tier (steps on the real node) can each have their own operator without reconciling each other's
+Runs. `kill()` is SIGKILL: what a crash looks like to the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from support.clusterinfo import wait_for
+
+
+class OperatorProcess:
+    def __init__(self, *, kubeconfig: Path, namespace_pattern: str, node_kind: str, log_path: Path,
+                 extra_env: dict[str, str] | None = None):
+        self.kubeconfig = kubeconfig
+        self.namespace_pattern = namespace_pattern
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "KUBECONFIG": str(kubeconfig),
+            "KASSET_STEP_NODE_SELECTOR": json.dumps({"kasset.dev/node-kind": node_kind}),
+            "KASSET_METRICS_PORT": "0",
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        marker = "Kasset operator ready"
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kopf", "run", "--standalone", "-m", "kasset.handlers",
+                 f"--namespace={self.namespace_pattern}", "--verbose"],
+                stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            )
+
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"operator exited with {self.proc.returncode}:\n{self.log_tail()}")
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return marker.encode() in f.read()
+
+        wait_for(ready, timeout=60, what="the operator to log that it is ready")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
