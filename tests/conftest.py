@@ -30,7 +30,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         local.destroy()
 
 
-TIER_PREFIXES = {"integration": "it", "e2e": "e2e"}
+TIER_PREFIXES = {"integration": "it", "bench": "it", "e2e": "e2e"}
 
 
 def tier_prefix(request: pytest.FixtureRequest) -> str:
