@@ -3,7 +3,9 @@ reconciler, return None (kopf must not write handler results into `status`).
 
 Triggers of a Run's reconcile: its own create/update/resume, every event of a step Job it owns (so a finished
 step advances its Run at once), a requeue when the planner waits for something no watch announces, and a
-slow safety-net timer. Run with `kopf run --standalone -m kasset.handlers --all-namespaces` (`make run`).
+slow safety-net loop over the unfinished Runs.
+
+Run with `kopf run --standalone -m kasset.handlers --all-namespaces` (`make run`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ API_RETRY_SECONDS = 2.0
 log = logging.getLogger("kasset")
 SETTINGS = Settings()
 _state: dict[str, object] = {}
+_unfinished: set[tuple[str, str]] = set()
 
 
 @kopf.on.startup()
@@ -38,6 +41,7 @@ async def configure(settings: kopf.OperatorSettings, **_) -> None:
     settings.execution.max_workers = SETTINGS.workers
     _state["loop"] = asyncio.get_running_loop()
     _state["ctx"] = Context(kube=Kube(connect()), settings=SETTINGS)
+    _state["safety_net"] = asyncio.create_task(_safety_net())
     log.info("Kasset operator ready")
 
 
@@ -78,11 +82,25 @@ def step_job_changed(body: kopf.Body, namespace: str, **_) -> None:
             _run(namespace, ref["name"])
 
 
-@kopf.timer(GROUP, VERSION, "runs", interval=SETTINGS.safety_timer_seconds, idle=SETTINGS.safety_timer_seconds)
-def run_safety_net(namespace: str, name: str, status: kopf.Status, **_) -> None:
-    outcome = next((c for c in status.get("conditions") or [] if c.get("type") == "Succeeded"), None)
-    if outcome is None or outcome.get("status") == "Unknown":
-        _run(namespace, name)
+@kopf.on.event(GROUP, VERSION, "runs")
+def run_seen(event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_) -> None:
+    """Track unfinished Runs for the safety net. (A kopf timer would put a finalizer on every Run, and Runs
+    could then not be deleted while the operator is down.)"""
+    outcome = next((c for c in body.get("status", {}).get("conditions") or [] if c.get("type") == "Succeeded"), None)
+    finished = outcome is not None and outcome.get("status") in ("True", "False")
+    if event.get("type") == "DELETED" or finished:
+        _unfinished.discard((namespace, name))
+    else:
+        _unfinished.add((namespace, name))
+
+
+async def _safety_net() -> None:
+    """Every `safety_timer_seconds`, reconcile each unfinished Run once: a missed event costs a delay, not a Run."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(SETTINGS.safety_timer_seconds)
+        for namespace, name in sorted(_unfinished):
+            loop.run_in_executor(None, _run, namespace, name)
 
 
 @kopf.on.resume(GROUP, VERSION, "assets")

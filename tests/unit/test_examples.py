@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kasset import sdk
 from kasset.api import Asset, Job, Run, find_condition
 from kasset.builders import build_contract_env
 from kasset.planning import ObservedJob, parse_step_result, plan_run
@@ -96,7 +97,10 @@ def find_unknown_fields(given: Any, dumped: Any, path: str = "") -> list[str]:
             for unknown in find_unknown_fields(given[key], dumped[key], f"{path}.{key}")
         ]
     if isinstance(given, list) and isinstance(dumped, list) and len(given) == len(dumped):
-        return [unknown for i, pair in enumerate(zip(given, dumped)) for unknown in find_unknown_fields(*pair, f"{path}[{i}]")]
+        return [
+            unknown for i, (item, dumped_item) in enumerate(zip(given, dumped))
+            for unknown in find_unknown_fields(item, dumped_item, f"{path}[{i}]")
+        ]
     return []
 
 
@@ -203,7 +207,7 @@ def run_step_process(launch, *, code: Path, workdir: Path, index: int | None) ->
     message = workdir / f"{launch.job_name}-{index}.message"
     env = {item["name"]: item["value"] for item in build_contract_env(launch.context)}
     env |= {"KASSET_TERMINATION_LOG": str(message), "PATH": os.environ.get("PATH", "")}
-    env |= {"PYTHONPATH": os.pathsep.join(sys.path)}
+    env["PYTHONPATH"] = str(Path(sdk.__file__).resolve().parents[1])  # `from kasset import sdk`, as in the image
     if index is not None:
         env["JOB_COMPLETION_INDEX"] = str(index)
     command = [sys.executable if arg == "python3" else arg.replace("/code/", f"{code}/")
@@ -279,7 +283,7 @@ def test_zip_fanout_example_processes_each_csv_in_one_indexed_job(tmp_path):
     assert succeeded(run), run.status
     steps = {step.name: step for step in run.status.steps}
     assert steps["unpack"].item_count == 4 and steps["count-rows"].item_count == 4
-    rows = {json.loads(messages[f"count-rows[{i}]"])["metadata"]["file"]: None for i in range(4)}
-    assert sorted(rows) == ["sales-east.csv", "sales-north.csv", "sales-south.csv", "sales-west.csv"]
+    files = [json.loads(messages[f"count-rows[{i}]"])["metadata"]["file"] for i in range(4)]
+    assert files == ["sales-east.csv", "sales-north.csv", "sales-south.csv", "sales-west.csv"]  # items[index]
     assert json.loads(messages["summarize[None]"])["metadata"]["total_rows"] == 114
     assert assets["sales-archive"].status.last_materialization.metadata["files"] == 4

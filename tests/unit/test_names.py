@@ -41,3 +41,11 @@ def test_derived_run_names_depend_on_the_key():
     assert derived_run_name("daily-eager", "k1") == derived_run_name("daily-eager", "k1")
     assert derived_run_name("daily-eager", "k1") != derived_run_name("daily-eager", "k2")
     assert len(derived_run_name("x" * 100, "k")) <= 63
+
+
+def test_step_job_names_leave_room_for_the_index_of_an_indexed_job_pod_hostname():
+    from kasset.planning.names import step_job_name
+
+    name = step_job_name("r" * 40, "s" * 40)
+    assert len(f"{name}-999999") <= 63
+    assert step_job_name("r" * 40, "s" * 40) == name  # still deterministic

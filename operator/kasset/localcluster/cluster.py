@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import control_plane, kubeconfig, nodes, pki, procs
+from . import control_plane, kubeconfig, nodes, pki, procs, storage
 from .layout import Binaries, binaries, default_cluster_dir
 
 DAEMONS = ["kubelet", "containerd", "kwok", "kube-scheduler", "kube-controller-manager",
@@ -76,8 +76,12 @@ class Cluster:
 
     def up(self, *, real_node: bool = True, log=print) -> ClusterState:
         if self.healthy():
+            state = self.state()
+            if state and state.real_node:
+                recycled = storage.recycle_released(self.kubectl(), self.dir / "storage")
+                log(f"recycled {recycled} released volume(s)" if recycled else "no released volumes to recycle")
             log(f"cluster already running: {self.kubeconfig}")
-            return self.state()  # type: ignore[return-value]
+            return state  # type: ignore[return-value]
         self.down(log=lambda *_: None)
         self.bins.require("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
                           "kubectl")
@@ -120,6 +124,8 @@ class Cluster:
         else:
             state.real_node_skip_reason = "the real node was not requested (KASSET_REAL_NODE=0)"
         self._wait_nodes_ready([*state.kwok_nodes, *([state.real_node] if state.real_node else [])])
+        if state.real_node:  # a default StorageClass with a pool of hostPath volumes on the real node
+            storage.ensure_storage(self.kubectl(), node_name=state.real_node, base_dir=self.dir / "storage")
         self._wait_default_service_account()
         state.started_seconds = round(time.monotonic() - t0, 2)
         self._save(state)

@@ -15,6 +15,9 @@ import re
 DNS_LABEL_MAX = 63
 LABEL_VALUE_MAX = 63
 HASH_LENGTH = 8
+#: Indexed Jobs name each pod's hostname `<job>-<index>`, which must stay a DNS label: leave room for
+#: "-" and up to six digits of index.
+JOB_NAME_MAX = DNS_LABEL_MAX - 7
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -42,9 +45,10 @@ def make_dns_label(raw: str, *, max_length: int = DNS_LABEL_MAX) -> str:
 def step_job_name(run_name: str, step_name: str) -> str:
     """Name of the batch/v1 Job that runs `step_name` of `run_name`: `<run>-<step>`, made a DNS label.
 
-    At most 63 characters, because the Job controller copies the name into a label of every pod.
+    At most 56 characters: the Job controller copies the name into a label of every pod, and an Indexed
+    (fan-out) Job's pods get the hostname `<job>-<index>`, which must still fit in 63.
     """
-    return make_dns_label(f"{run_name}-{step_name}")
+    return make_dns_label(f"{run_name}-{step_name}", max_length=JOB_NAME_MAX)
 
 
 def sanitize_label_value(value: str) -> str:
