@@ -18,24 +18,13 @@ def operator_argv(namespace: str | None = None) -> list[str]:
     return [sys.executable, "-m", "kopf", "run", "--standalone", "-m", "kasset.handlers", *scope]
 
 
-def kubeconfig_or_local_cluster() -> Path:
-    given = os.environ.get("KUBECONFIG")
-    if given:
-        return Path(given)
-    from kasset.localcluster.cluster import Cluster
-
-    cluster = Cluster()
-    cluster.up()
-    return cluster.kubeconfig
-
-
 def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = None,
-                   timeout: float = 60) -> subprocess.Popen:
+                   env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.Popen:
     """Start the operator as a child process and wait (bounded) until it logs that it is ready."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    out = open(log_path, "wb")
-    proc = subprocess.Popen(operator_argv(namespace), stdout=out, stderr=subprocess.STDOUT,
-                            env={**os.environ, "KUBECONFIG": str(kubeconfig)})
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(operator_argv(namespace), stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {}), "KUBECONFIG": str(kubeconfig)})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if b"Kasset operator ready" in log_path.read_bytes():
@@ -61,15 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    kubeconfig = kubeconfig_or_local_cluster()
-    log_path = Path(".kasset/demo-operator.log").resolve()
-    proc = start_operator(kubeconfig, log_path=log_path)
-    try:
-        print(f"operator ready against {kubeconfig} (log: {log_path})")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    return 0
+    from kasset.demo import run_demo
+
+    return run_demo()
 
 
 def main(argv: list[str] | None = None) -> int:
