@@ -154,7 +154,7 @@ class Cluster:
     def _start_real_node(self, state: ClusterState, *, node_name: str, log) -> None:
         from . import realnode
 
-        reason = realnode.why_not_possible(self.bins)
+        reason = realnode.why_not_possible(self.bins, self.dir)
         if reason:
             state.real_node_skip_reason = reason
             return

@@ -25,16 +25,38 @@ POD_SUBNET = "10.88.0.0/24"
 BRIDGE = "kasset0"
 
 
-def why_not_possible(bins: Binaries) -> str | None:
+def why_not_possible(bins: Binaries, cluster_dir: Path) -> str | None:
     """The reason a real node cannot run on this machine, or None."""
     if os.geteuid() != 0:
         return "the kubelet and containerd need root"
+    other = running_kubelet_elsewhere(cluster_dir)
+    if other:
+        # two kubelets on one host would fight over the /kubepods cgroups, the pod network and /var/log/pods
+        return (f"another local cluster's real node runs on this machine ({other}); "
+                f"use that cluster (export KUBECONFIG=...) or stop it first")
     missing = [str(p) for p in (bins.k8s_tool("kubelet"), bins.containerd_bin / "containerd", bins.runc,
                                 bins.cni / "bridge") if not os.access(p, os.X_OK)]
     if missing:
         return "missing: " + ", ".join(missing) + " (run `make tools`)"
     if not Path("/sys/fs/cgroup/memory").exists() and not Path("/sys/fs/cgroup/cgroup.controllers").exists():
         return "no memory cgroup controller is mounted"
+    return None
+
+
+def running_kubelet_elsewhere(cluster_dir: Path) -> str | None:
+    """The root dir of a kubelet running on this machine for another cluster, if any."""
+    ours = str(cluster_dir)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv and Path(argv[0]).name == "kubelet":
+            root = next((a.split("=", 1)[1] for a in argv if a.startswith("--root-dir=")), "?")
+            if not root.startswith(ours):
+                return root
     return None
 
 
