@@ -8,7 +8,6 @@ and garbage collector). Waits on each one's health endpoint with a bounded poll.
 from __future__ import annotations
 
 import ssl
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,28 +35,12 @@ class Endpoints:
         return f"https://127.0.0.1:{self.apiserver}"
 
 
-def https_ok(url: str, *, ca: Path, client: Pair | None = None) -> bool:
+def https_ok(url: str, *, ca: Path | None, client: Pair | None = None) -> bool:
+    # without `ca`: kcm and scheduler serve /healthz with self-signed certificates of their own
     ctx = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()
     if client:
         ctx.load_cert_chain(str(client.cert), str(client.key))
-    try:
-        with urllib.request.urlopen(url, context=ctx, timeout=3) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-def _insecure_ok(url: str) -> bool:
-    # kcm and scheduler serve /healthz with self-signed certificates of their own
-    return https_ok(url, ca=None)  # type: ignore[arg-type]
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+    return procs.url_ok(url, context=ctx)
 
 
 def start_etcd(bins: Binaries, ep: Endpoints, *, data_dir: Path, run_dir: Path) -> None:
@@ -72,7 +55,7 @@ def start_etcd(bins: Binaries, ep: Endpoints, *, data_dir: Path, run_dir: Path) 
         "--unsafe-no-fsync", "--quota-backend-bytes=4294967296", "--log-level=warn",
     ]
     pid = procs.start("etcd", argv, run_dir=run_dir)
-    procs.wait_until(lambda: _http_ok(f"{client}/health"), name="etcd", pid=pid,
+    procs.wait_until(lambda: procs.url_ok(f"{client}/health"), name="etcd", pid=pid,
                      log=run_dir / "etcd.log", timeout=30)
 
 
@@ -116,7 +99,7 @@ def start_controller_manager(bins: Binaries, ep: Endpoints, *, pki: Path, kubeco
         f"--concurrent-job-syncs={KCM_JOB_SYNCS}",
     ]
     pid = procs.start("kube-controller-manager", argv, run_dir=run_dir)
-    procs.wait_until(lambda: _insecure_ok(f"https://127.0.0.1:{ep.controller_manager}/healthz"),
+    procs.wait_until(lambda: https_ok(f"https://127.0.0.1:{ep.controller_manager}/healthz", ca=None),
                      name="kube-controller-manager", pid=pid,
                      log=run_dir / "kube-controller-manager.log", timeout=60)
 
@@ -129,5 +112,5 @@ def start_scheduler(bins: Binaries, ep: Endpoints, *, kubeconfig: Path, run_dir:
         "--bind-address=127.0.0.1", f"--secure-port={ep.scheduler}", "--leader-elect=false",
     ]
     pid = procs.start("kube-scheduler", argv, run_dir=run_dir)
-    procs.wait_until(lambda: _insecure_ok(f"https://127.0.0.1:{ep.scheduler}/healthz"),
+    procs.wait_until(lambda: https_ok(f"https://127.0.0.1:{ep.scheduler}/healthz", ca=None),
                      name="kube-scheduler", pid=pid, log=run_dir / "kube-scheduler.log", timeout=60)

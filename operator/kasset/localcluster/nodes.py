@@ -27,17 +27,8 @@ def start_kwok(bins: Binaries, *, kubeconfig: Path, port: int, run_dir: Path) ->
         "--node-lease-duration-seconds=40",
     ]
     pid = procs.start("kwok", argv, run_dir=run_dir)
-    procs.wait_until(lambda: _healthy(port), name="kwok", pid=pid, log=run_dir / "kwok.log", timeout=30)
-
-
-def _healthy(port: int) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+    procs.wait_until(lambda: procs.url_ok(f"http://127.0.0.1:{port}/healthz"), name="kwok", pid=pid,
+                     log=run_dir / "kwok.log", timeout=30)
 
 
 def kwok_node(name: str) -> dict:

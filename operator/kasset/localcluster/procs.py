@@ -15,6 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+# Daemons started by this very process: kept referenced so that they are reaped (no zombies) and never
+# garbage-collected while running (which Python reports as a ResourceWarning).
+_children: dict[int, subprocess.Popen] = {}
+
+
 class StartFailed(RuntimeError):
     """A daemon exited or did not become ready in time; the message quotes its log."""
 
@@ -23,6 +28,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def url_ok(url: str, *, context=None, timeout: float = 3) -> bool:
+    """True when `url` answers 200 (a health endpoint); any connection or TLS error is False."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def log_tail(path: Path, lines: int = 25) -> str:
@@ -41,6 +57,7 @@ def start(name: str, argv: list[str], *, run_dir: Path, env: dict[str, str] | No
             start_new_session=True, env={**os.environ, **(env or {})},
         )
     (run_dir / f"{name}.pid").write_text(str(proc.pid))
+    _children[proc.pid] = proc
     return proc.pid
 
 
@@ -53,6 +70,8 @@ def pid_of(name: str, run_dir: Path) -> int | None:
 
 
 def alive(pid: int) -> bool:
+    if pid in _children:
+        return _children[pid].poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -78,6 +97,9 @@ def stop(name: str, run_dir: Path, *, timeout: float = 20.0) -> bool:
         time.sleep(0.1)
     if alive(pid):
         _signal_group(pid, signal.SIGKILL)
+    child = _children.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=timeout)
     return True
 
 

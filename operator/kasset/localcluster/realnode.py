@@ -176,7 +176,7 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
         f"--node-labels={NODE_KIND_LABEL}=real", "--v=1",
     ]
     pid = procs.start("kubelet", argv, run_dir=cluster.run_dir, env=env)
-    procs.wait_until(lambda: _http_ok(f"http://127.0.0.1:{healthz}/healthz"), name="kubelet", pid=pid,
+    procs.wait_until(lambda: procs.url_ok(f"http://127.0.0.1:{healthz}/healthz"), name="kubelet", pid=pid,
                      log=cluster.run_dir / "kubelet.log", timeout=60)
 
 
@@ -191,16 +191,6 @@ def import_images(socket: Path, *, log=print) -> None:
 def _ctr_ok(bins: Binaries, socket: Path) -> bool:
     return subprocess.run([str(bins.containerd_bin / "ctr"), "--address", str(socket), "version"],
                           capture_output=True).returncode == 0
-
-
-def _http_ok(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def cleanup(cluster_dir: Path) -> None:

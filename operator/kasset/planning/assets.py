@@ -17,7 +17,7 @@ from kasset.api.base import format_timestamp
 from kasset.api.conditions import set_condition
 from kasset.api.job import Job, JobStatus
 from kasset.planning.dag import Problem, collect_upstream, find_cycle
-from kasset.planning.graph import dependency_graph, resolve_step_graph
+from kasset.planning.graph import dependency_graph, resolve_job_graph
 from kasset.planning.settings import PlanSettings
 from kasset.planning.staleness import assess_staleness
 
@@ -85,14 +85,7 @@ def plan_job_status(
 ) -> JobStatus:
     """The Job's new status: Ready True when its selection and steps resolve to a DAG, else False with why."""
     generation = job.metadata.generation
-    graph = resolve_step_graph(
-        selection=job.spec.selection,
-        steps=job.spec.steps,
-        assets=assets,
-        max_parallel_steps=job.spec.max_parallel_steps,
-        storage=job.spec.storage,
-        settings=settings,
-    )
+    graph = resolve_job_graph(job, assets, settings=settings)
     if isinstance(graph, Problem):
         conditions = set_condition(
             job.status.conditions, type="Ready", status="False", reason=graph.reason,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection, Container, Volume
-from kasset.api.job import Step
+from kasset.api.job import Job, Step
 from kasset.planning.dag import Problem, collect_downstream, collect_upstream, find_cycle, order_topologically
 from kasset.planning.settings import PlanSettings
 from kasset.planning.storage import find_unknown_placeholders
@@ -174,3 +174,15 @@ def _check_node(node: StepNode, nodes: Mapping[str, StepNode]) -> Problem | None
         if source is not None and source.fan_out_from is not None:
             return Problem("InvalidSpec", f"{where}.fanOut.fromStep: {source.name} is itself a fan-out step")
     return None
+
+
+def resolve_job_graph(job: Job, assets: Mapping[str, Asset], *, settings: PlanSettings) -> StepGraph | Problem:
+    """The step graph of a Job: its asset selection plus its explicit steps."""
+    return resolve_step_graph(
+        selection=job.spec.selection,
+        steps=job.spec.steps,
+        assets=assets,
+        max_parallel_steps=job.spec.max_parallel_steps,
+        storage=job.spec.storage,
+        settings=settings,
+    )

@@ -28,7 +28,7 @@ from kasset.api.run import TERMINAL_STATES, Run, StepStatus
 from kasset.planning.automation import plan_eager_runs
 from kasset.planning.context import build_step_context, resolve_params
 from kasset.planning.dag import Problem
-from kasset.planning.graph import StepGraph, StepNode, resolve_step_graph
+from kasset.planning.graph import StepGraph, StepNode, resolve_job_graph, resolve_step_graph
 from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepLaunch
 from kasset.planning.names import step_job_name
 from kasset.planning.runstatus import SUCCEEDED, assemble_status, record_materializations, with_outcome
@@ -49,14 +49,7 @@ def resolve_run_graph(
     if run.spec.job_ref is not None:
         if job is None:
             return Problem("JobNotFound", f"spec.jobRef: Job {run.spec.job_ref.name} not found", transient=True)
-        return resolve_step_graph(
-            selection=job.spec.selection,
-            steps=job.spec.steps,
-            assets=assets,
-            max_parallel_steps=job.spec.max_parallel_steps,
-            storage=job.spec.storage,
-            settings=settings,
-        )
+        return resolve_job_graph(job, assets, settings=settings)
     if run.spec.selection is None:
         return Problem("InvalidSpec", "exactly one of spec.jobRef and spec.selection must be set")
     return resolve_step_graph(

@@ -5,9 +5,11 @@ a Run records a materialization (upstream news changes downstream staleness)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kasset.api.asset import Asset
 from kasset.api.base import to_manifest
@@ -44,35 +46,30 @@ def invalid_spec_status(raw: dict, exc: ValidationError, *, now: datetime, outco
 
 
 def reconcile_asset(ctx: Context, namespace: str, name: str) -> None:
-    with ctx.lock("Asset", namespace, name):
-        try:
-            raw = ctx.kube.get("assets", namespace, name)
-        except NotFound:
-            return
-        try:
-            asset = Asset.model_validate(raw)
-        except ValidationError as exc:
-            ctx.kube.replace_status("assets", raw, invalid_spec_status(raw, exc, now=ctx.clock(),
-                                                                       outcome="Materialized"))
-            return
-        status = to_manifest(plan_asset_status(asset, load_assets(ctx, namespace), now=ctx.clock()))
-        _write_if_changed(ctx, "assets", raw, status)
+    _reconcile(ctx, "assets", Asset, namespace, name, outcome="Materialized",
+               plan=lambda asset, assets: plan_asset_status(asset, assets, now=ctx.clock()))
 
 
 def reconcile_job(ctx: Context, namespace: str, name: str) -> None:
-    with ctx.lock("Job", namespace, name):
+    _reconcile(ctx, "jobs", Job, namespace, name, outcome="Ready",
+               plan=lambda job, assets: plan_job_status(job, assets, now=ctx.clock(), settings=ctx.plan_settings))
+
+
+def _reconcile(ctx: Context, plural: str, model: type[BaseModel], namespace: str, name: str, *, outcome: str,
+               plan: Callable[[Any, dict[str, Asset]], BaseModel]) -> None:
+    """Read the object, plan its status from the namespace's Assets, write it if it changed. A spec the
+    models reject (the CRD schema lets little through) gets `outcome` False with reason InvalidSpec."""
+    with ctx.lock(plural, namespace, name):
         try:
-            raw = ctx.kube.get("jobs", namespace, name)
+            raw = ctx.kube.get(plural, namespace, name)
         except NotFound:
             return
         try:
-            job = Job.model_validate(raw)
+            obj = model.model_validate(raw)
         except ValidationError as exc:
-            ctx.kube.replace_status("jobs", raw, invalid_spec_status(raw, exc, now=ctx.clock(), outcome="Ready"))
+            _write_if_changed(ctx, plural, raw, invalid_spec_status(raw, exc, now=ctx.clock(), outcome=outcome))
             return
-        status = to_manifest(plan_job_status(job, load_assets(ctx, namespace), now=ctx.clock(),
-                                             settings=ctx.plan_settings))
-        _write_if_changed(ctx, "jobs", raw, status)
+        _write_if_changed(ctx, plural, raw, to_manifest(plan(obj, load_assets(ctx, namespace))))
 
 
 def reconcile_namespace_definitions(ctx: Context, namespace: str) -> None:
