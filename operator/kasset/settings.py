@@ -1,4 +1,5 @@
-"""The operator's settings: one pydantic-settings object, read from `KASSET_*` environment variables."""
+"""The operator's settings: one pydantic-settings object, read from `KASSET_*` environment variables
+(dicts and lists as JSON, `null` for None)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KASSET_")
+    model_config = SettingsConfigDict(env_prefix="KASSET_", env_parse_none_str="null")
 
     namespace: str | None = Field(
         default=None,
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     step_run_as_user: int | None = Field(
         default=65532,
         description="UID, GID and fsGroup of step pods (the restricted profile needs non-root); "
-        "unset (empty) to use the image's own USER.",
+        "`null` to use the image's own (non-root) USER.",
     )
     default_asset_storage: str = Field(
         default="file:///var/lib/kasset/{namespace}/assets/{asset}/{partition}",

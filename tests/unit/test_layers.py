@@ -13,3 +13,15 @@ def test_api_planning_builders_and_sdk_import_without_kopf_or_the_kubernetes_cli
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_import_linter_contracts_are_kept():
+    """.importlinter: the pure layers stay pure, and only kasset.handlers uses kopf."""
+    from pathlib import Path
+
+    lint = Path(sys.executable).with_name("lint-imports")
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([str(lint), "--config", str(repo / ".importlinter")], capture_output=True, text=True,
+                          timeout=120, cwd=repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
