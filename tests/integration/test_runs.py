@@ -104,3 +104,20 @@ def test_fan_out_runs_one_indexed_job_over_the_reported_items(kasset):
     assert process.status.succeeded == 5
     steps = {s["name"]: s for s in done["status"]["steps"]}
     assert steps["list"]["itemCount"] == 5
+
+
+def test_finished_runs_beyond_the_jobs_history_limit_are_deleted_with_their_step_jobs(kasset):
+    kasset.create(asset("tick"), job("ticker", selection={"assets": ["tick"]}, successfulRunsHistoryLimit=1),
+                  run("tick-1", job_ref="ticker"))
+    kasset.wait_run("tick-1")
+    kasset.create(run("tick-2", job_ref="ticker"))
+    kasset.wait_run("tick-2")
+
+    def pruned() -> bool:
+        names = [r["metadata"]["name"] for r in kasset.custom.list_namespaced_custom_object(
+            "kasset.dev", "v1alpha1", kasset.namespace, "runs")["items"]]
+        return names == ["tick-2"]
+
+    wait_for(pruned, timeout=30, what="Run tick-1 to be pruned")
+    wait_for(lambda: not kasset.step_jobs("tick-1"), timeout=60, what="tick-1's step Job to be collected")
+    assert [j.metadata.name for j in kasset.step_jobs("tick-2")] == ["tick-2-tick"]

@@ -69,6 +69,15 @@ class Kube:
                 raise
         return self.get(plural, namespace, name), False
 
+    def delete(self, plural: str, namespace: str, name: str) -> None:
+        """Delete with background propagation (owned step Jobs and pods go too); gone already is fine."""
+        try:
+            self._call(f"delete {plural}/{name}", self.custom.delete_namespaced_custom_object,
+                       GROUP, VERSION, namespace, plural, name, propagation_policy="Background")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
     def replace_status(self, plural: str, obj: dict, status: dict) -> dict:
         """Write `status` whole (the status subresource's PUT), guarded by `obj`'s resourceVersion: if the
         object changed since it was read, this raises Conflict instead of overwriting newer news."""

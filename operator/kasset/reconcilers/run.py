@@ -20,7 +20,7 @@ from kasset.builders.labels import select_run_jobs
 from kasset.builders.stepjob import build_step_job
 from kasset.k8s import Conflict, NotFound
 from kasset.planning import RunPlan, apply_materialization, plan_run
-from kasset.planning.history import count_unfinished_earlier_runs
+from kasset.planning.history import count_unfinished_earlier_runs, select_runs_to_prune
 from kasset.reconcilers.context import Context
 from kasset.reconcilers.definitions import invalid_spec_status, load_assets, reconcile_namespace_definitions
 from kasset.reconcilers.observe import observe_jobs
@@ -117,7 +117,31 @@ def _apply(ctx: Context, raw: dict, run: Run, plan: RunPlan) -> bool:
         return False
     if plan.finished:
         log.info("Run %s/%s finished", namespace, name)
+        if run.spec.job_ref is not None:
+            _prune_history(ctx, namespace, run.spec.job_ref.name)
     return True
+
+
+def _prune_history(ctx: Context, namespace: str, job_name: str) -> None:
+    """Delete the finished Runs of Job `job_name` beyond its history limits (their step Jobs go with them);
+    what they did stays in Events and in the Assets' status."""
+    try:
+        job = Job.model_validate(ctx.kube.get("jobs", namespace, job_name))
+    except (NotFound, ValidationError):
+        return
+    runs = []
+    for raw in ctx.kube.list("runs", namespace):
+        try:
+            other = Run.model_validate(raw)
+        except ValidationError:
+            continue
+        if other.spec.job_ref is not None and other.spec.job_ref.name == job_name:
+            runs.append(other)
+    doomed = select_runs_to_prune(runs, successful_limit=job.spec.successful_runs_history_limit,
+                                  failed_limit=job.spec.failed_runs_history_limit)
+    for old in doomed:
+        ctx.kube.delete("runs", namespace, old)
+        log.info("Deleted Run %s/%s (history limit of Job %s)", namespace, old, job_name)
 
 
 def _record_materializations(ctx: Context, namespace: str, plan: RunPlan) -> None:
