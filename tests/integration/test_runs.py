@@ -121,3 +121,27 @@ def test_finished_runs_beyond_the_jobs_history_limit_are_deleted_with_their_step
     wait_for(pruned, timeout=30, what="Run tick-1 to be pruned")
     wait_for(lambda: not kasset.step_jobs("tick-1"), timeout=60, what="tick-1's step Job to be collected")
     assert [j.metadata.name for j in kasset.step_jobs("tick-2")] == ["tick-2-tick"]
+
+
+def test_eager_asset_is_materialized_once_after_its_upstream_with_lineage_to_that_run(kasset):
+    kasset.create(
+        asset("prices", container=kwok_container(result={"dataVersion": "p1"})),
+        asset("fx", container=kwok_container(result={"dataVersion": "fx1"})),
+        asset("valuation", deps=("prices", "fx"), automation="Eager"),
+        run("morning", assets=["prices", "fx"]),
+    )
+    kasset.wait_run("morning")
+
+    def eager_runs() -> list[dict]:
+        runs = kasset.custom.list_namespaced_custom_object("kasset.dev", "v1alpha1", kasset.namespace, "runs",
+                                                           label_selector="kasset.dev/source-run=morning")["items"]
+        return runs
+
+    (follow_up,) = wait_for(eager_runs, timeout=30, what="an Eager Run after Run morning")
+    assert follow_up["spec"]["selection"]["assets"] == ["valuation"]
+    assert follow_up["spec"]["trigger"]["type"] == "Automation"
+    kasset.wait_run(follow_up["metadata"]["name"])
+    lineage = kasset.get("assets", "valuation")["status"]["lastMaterialization"]["lineage"]
+    assert sorted((e["asset"], e["run"], e["dataVersion"]) for e in lineage) == [
+        ("fx", "morning", "fx1"), ("prices", "morning", "p1")]
+    assert len(eager_runs()) == 1  # one Run for both upstreams, never a second
