@@ -128,6 +128,8 @@ def test_hello_runs_two_steps_and_salutation_reads_what_hello_wrote(
     salutation = logs_of(cluster, namespace, steps["salutation"]["jobName"])
     assert "read 'Hello, Kasset!' from /data/runs/hello-1/hello/greeting.txt" in salutation
     assert "Hello, Kasset! Kind regards, Kasset." in salutation
+    assert steps["hello"]["metadata"] == {"greeting": "Hello, Kasset!", "name": "Kasset"}
+    assert steps["salutation"]["metadata"]["characters"] == len(steps["salutation"]["metadata"]["salutation"])
     pods = cluster.core.list_namespaced_pod(namespace, label_selector="kasset.dev/run=hello-1").items
     assert {pod.spec.node_name for pod in pods} == {real_node}
 

@@ -286,3 +286,23 @@ def test_status_of_the_largest_run_stays_small():
     assert result.finished
     size = len(result.status.model_dump_json(exclude_none=True))
     assert size < 256 * 1024, size
+
+
+def test_explicit_steps_keep_small_metadata_in_status_and_say_when_it_is_too_big():
+    from kasset.api.common import Container
+    from kasset.api.run import StepStatus
+    from kasset.planning.graph import StepNode
+    from kasset.planning.steps import record_success
+
+    node = StepNode(name="hello", container=Container(image="x"))
+    base = StepStatus(name="hello", state="Running")
+    small = record_success(node, base, observed=succeeded("j", result=StepResult(metadata={"greeting": "hi"})),
+                           default_data_version="uid", keep_items=False, now=T0)
+    assert small.metadata == {"greeting": "hi"} and small.message is None
+    big = record_success(node, base, observed=succeeded("j", result=StepResult(metadata={"blob": "x" * 600})),
+                         default_data_version="uid", keep_items=False, now=T0)
+    assert big.metadata is None and "not kept in status" in big.message
+    asset_node = StepNode(name="raw", asset="raw", container=Container(image="x"))
+    on_asset = record_success(asset_node, base, observed=succeeded("j", result=StepResult(metadata={"a": 1})),
+                              default_data_version="uid", keep_items=False, now=T0)
+    assert on_asset.metadata is None  # it goes to the Asset's status instead

@@ -19,6 +19,8 @@ from kasset.api.job import MAX_STEPS
 
 #: Most inline items a fan-out source keeps in status (larger lists travel by resultRef).
 MAX_INLINE_ITEMS = 1000
+#: Largest metadata (as compact JSON) an explicit step keeps in the Run's status: 500 steps stay < 256 KiB.
+MAX_STEP_METADATA_BYTES = 512
 
 StepState = Literal["Pending", "Running", "Succeeded", "Failed", "Skipped"]
 TriggerType = Literal["Manual", "Schedule", "Sensor", "Backfill", "Automation"]
@@ -91,6 +93,11 @@ class StepStatus(KassetModel):
     )
     result_ref: str | None = Field(
         default=None, description="URI of the full result when it was too large for the message.", max_length=2048
+    )
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        description="Plain JSON metadata an explicit step reported (asset steps record theirs in the Asset's "
+        f"status), kept when it is at most {MAX_STEP_METADATA_BYTES} bytes as JSON.",
     )
 
 

@@ -10,11 +10,12 @@ Does not: choose launches or build the Run's conditions (see `run`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 
 from kasset.api.base import truncate_message
-from kasset.api.run import MAX_INLINE_ITEMS, TERMINAL_STATES, StepStatus
+from kasset.api.run import MAX_INLINE_ITEMS, MAX_STEP_METADATA_BYTES, TERMINAL_STATES, StepStatus
 from kasset.planning.graph import StepNode
 from kasset.planning.model import ObservedJob
 from kasset.planning.results import StepResult
@@ -65,7 +66,8 @@ def record_success(
     keep_items: bool,
     now: datetime,
 ) -> StepStatus:
-    """A Succeeded status carrying what downstream steps need from the result (never the metadata)."""
+    """A Succeeded status carrying what downstream steps need from the result, and an explicit step's small
+    metadata (an asset step's metadata belongs to the Asset's status)."""
     result = observed.result or StepResult()
     message = f"result ignored: {result.error}" if result.error else None
     items = None
@@ -75,6 +77,13 @@ def record_success(
         else:
             message = f"{len(result.items)} inline items exceed {MAX_INLINE_ITEMS}; report them by resultRef"
     item_count = observed.succeeded_pods if node.fan_out_from else result.item_count
+    metadata = None
+    if node.asset is None and result.metadata:
+        size = len(json.dumps(result.metadata, separators=(",", ":")))
+        if size <= MAX_STEP_METADATA_BYTES:
+            metadata = dict(result.metadata)
+        else:
+            message = f"metadata of {size} bytes not kept in status (limit {MAX_STEP_METADATA_BYTES})"
     return base.model_copy(
         update={
             "state": "Succeeded",
@@ -83,6 +92,7 @@ def record_success(
             "item_count": item_count,
             "items": items,
             "result_ref": result.result_ref,
+            "metadata": metadata,
             "message": truncate_message(message),
         }
     )
