@@ -104,6 +104,10 @@ async def _safety_net() -> None:
 
 
 @kopf.on.resume(GROUP, VERSION, "assets")
+def asset_resumed(namespace: str, name: str, **_) -> None:
+    reconcile_asset(_ctx(), namespace, name)
+
+
 @kopf.on.create(GROUP, VERSION, "assets")
 @kopf.on.update(GROUP, VERSION, "assets")
 @kopf.on.delete(GROUP, VERSION, "assets", optional=True)
