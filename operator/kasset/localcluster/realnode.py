@@ -23,6 +23,8 @@ NODE_KIND_LABEL = "kasset.dev/node-kind"
 PAUSE_IMAGE = "docker.io/kasset/pause:0.1.0"
 POD_SUBNET = "10.88.0.0/24"
 BRIDGE = "kasset0"
+LEFTOVER_PROGRAMS = {"containerd-shim-runc-v2", "containerd", "kubelet", "kube-apiserver", "kube-controller-manager",
+                     "kube-scheduler", "etcd", "kwok"}
 
 
 def why_not_possible(bins: Binaries, cluster_dir: Path) -> str | None:
@@ -194,8 +196,8 @@ def _ctr_ok(bins: Binaries, socket: Path) -> bool:
 
 
 def cleanup(cluster_dir: Path) -> None:
-    """After the daemons stopped: end leftovers (shims, a daemon whose pid file was lost) that name this
-    cluster's folder on their command line, and unmount pod volumes."""
+    """After the daemons stopped: end leftovers (containerd shims and their containers, a daemon whose pid
+    file was lost) that name this cluster's folder on their command line, and unmount pod volumes."""
     p = _paths(cluster_dir)
     marker = str(cluster_dir)
     for proc in Path("/proc").iterdir():
@@ -205,8 +207,9 @@ def cleanup(cluster_dir: Path) -> None:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if marker in cmdline and int(proc.name) != os.getpid():
-            try:
+        program = Path(cmdline.split(" ", 1)[0]).name
+        if marker in cmdline and program in LEFTOVER_PROGRAMS:
+            try:  # a shim leads the process group of the containers it runs
                 os.killpg(int(proc.name), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
