@@ -43,11 +43,27 @@ def test_chain_of_20_steps_launch_latency(cluster, namespace):
             w.stop()
     done = kasset.wait_run("chain-1", timeout=60)
     names = [f"s{i:02d}" for i in range(CHAIN)]
-    summary("Run created -> first step Job created", [added[names[0]] - t0])
     summary("step Job Complete -> next step Job created (20-step chain)",
             [added[b] - completed[a] for a, b in zip(names, names[1:])])
     summary("20-step chain Run created -> last step Complete", [completed[names[-1]] - t0])
     print(f"BENCH status size of a finished 20-step Run: {len(json.dumps(done['status']))} bytes")
+
+
+def test_run_created_to_first_step_job_created(cluster, namespace):
+    kasset = Kasset(cluster, namespace)
+    kasset.create(job("one", steps=chain_steps(1)))
+    samples = []
+    for i in range(CHAIN):
+        name = f"one-{i}"
+        w = watch.Watch()
+        t0 = time.monotonic()
+        kasset.create(run(name, job_ref="one"))
+        for event in w.stream(cluster.batch.list_namespaced_job, namespace, timeout_seconds=60,
+                              label_selector=f"kasset.dev/run={name}"):
+            samples.append(time.monotonic() - t0)
+            w.stop()
+        assert len(samples) == i + 1, f"no step Job for Run {name} within 60s"
+    summary("Run created -> first step Job created", samples)
 
 
 def test_status_size_of_a_wide_run(cluster, namespace):

@@ -183,10 +183,12 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
 
 
 def import_images(socket: Path, *, log=print) -> None:
-    """Build (cached) and import the project's images; the pause image is what every pod sandbox needs."""
+    """Build (cached) and import the images pods need here: pause (every pod sandbox) and step-python.
+    The operator image (for running it in-cluster) is `make images`' business, not every cluster start's."""
     script = REPO / "hack" / "build_images.py"
     log("importing images into containerd (built from Debian packages, cached)")
-    subprocess.run([sys.executable, str(script), "--containerd-address", str(socket)], check=True,
+    subprocess.run([sys.executable, str(script), "--containerd-address", str(socket),
+                    "--only", "pause", "--only", "step-python"], check=True,
                    stdout=subprocess.DEVNULL if os.environ.get("KASSET_QUIET") else None)
 
 
