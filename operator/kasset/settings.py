@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default="file:///var/lib/kasset/{namespace}/runs/{run}/{step}",
         description="Output URI template of explicit steps whose Job has no spec.storage.",
     )
+    missing_reference_grace_seconds: float = Field(
+        default=60.0,
+        description="How long a Run waits for the Job or Assets it names to appear before it fails, in seconds "
+        "(`kubectl apply -f folder/` may create the Run first).",
+    )
     workers: int = Field(
         default=16,
         description="Threads that run reconciles (each waits on API calls, so more than cores is right).",

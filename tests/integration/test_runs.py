@@ -145,3 +145,18 @@ def test_eager_asset_is_materialized_once_after_its_upstream_with_lineage_to_tha
     assert sorted((e["asset"], e["run"], e["dataVersion"]) for e in lineage) == [
         ("fx", "morning", "fx1"), ("prices", "morning", "p1")]
     assert len(eager_runs()) == 1  # one Run for both upstreams, never a second
+
+
+@pytest.mark.parametrize(("objects", "reason", "names"), [
+    ([run("orphan", job_ref="nightly")], "JobNotFound", "nightly"),
+    ([asset("child", deps=("ghost",)), run("orphan", assets=["child"]) | {"spec": {"selection": {"assets": ["child"], "upstream": True}}}],
+     "MissingDependency", "ghost"),
+], ids=["missing-job", "missing-upstream-asset"])
+def test_missing_reference_is_waited_for_then_fails_the_run_with_a_reason(kasset, objects, reason, names):
+    kasset.create(*objects)
+    waiting = wait_for(lambda: kasset.condition("runs", "orphan", "Succeeded"), timeout=30, what="a first condition")
+    assert waiting["reason"] == reason
+    done = kasset.wait_run("orphan", expect="False", timeout=60)
+    outcome = next(c for c in done["status"]["conditions"] if c["type"] == "Succeeded")
+    assert outcome["reason"] == reason and names in outcome["message"]
+    assert kasset.step_jobs("orphan") == []

@@ -31,6 +31,7 @@ class Context:
         return PlanSettings(
             default_asset_storage=self.settings.default_asset_storage,
             default_step_storage=self.settings.default_step_storage,
+            missing_reference_grace_seconds=self.settings.missing_reference_grace_seconds,
         )
 
     @property
