@@ -120,7 +120,7 @@ def test_finished_runs_beyond_the_jobs_history_limit_are_deleted_with_their_step
 
     wait_for(pruned, timeout=30, what="Run tick-1 to be pruned")
     wait_for(lambda: not kasset.step_jobs("tick-1"), timeout=60, what="tick-1's step Job to be collected")
-    assert [j.metadata.name for j in kasset.step_jobs("tick-2")] == ["tick-2-tick"]
+    assert [j.metadata.labels["kasset.dev/step"] for j in kasset.step_jobs("tick-2")] == ["tick"]
 
 
 def test_eager_asset_is_materialized_once_after_its_upstream_with_lineage_to_that_run(kasset):

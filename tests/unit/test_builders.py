@@ -1,5 +1,6 @@
 """The batch/v1 Job built for a step: name, ownership, labels, restricted security, retries, fan-out."""
 
+from kasset.planning.names import step_job_name as job_name
 from kasset.builders import BuildSettings, build_step_job, select_run_jobs
 from kasset.planning import StepResult, plan_run
 
@@ -35,7 +36,7 @@ def pod_of(job):
 
 def test_job_is_named_deterministically_and_owned_by_the_run():
     job = first_job()
-    assert job["metadata"]["name"] == "run-1-raw"
+    assert job["metadata"]["name"] == job_name("run-1", "raw")
     assert job["metadata"]["ownerReferences"] == [
         {"apiVersion": "kasset.dev/v1alpha1", "kind": "Run", "name": "run-1", "uid": "uid-run-1", "controller": True, "blockOwnerDeletion": True}
     ]
@@ -120,7 +121,7 @@ def test_fan_out_step_is_an_indexed_job_with_per_index_retries():
     )
     run = make_run()
     run = with_status(run, plan_run(run=run, job=job_spec, assets={}, observed={}, now=T0).status)
-    observed = succeeded("run-1-unzip", result=StepResult(items=tuple(range(10)), item_count=10))
+    observed = succeeded(job_name("run-1", "unzip"), result=StepResult(items=tuple(range(10)), item_count=10))
     launch = plan_run(run=run, job=job_spec, assets={}, observed={observed.name: observed}, now=T0).launches[0]
     spec = build_step_job(launch, run=run)["spec"]
     assert spec["completionMode"] == "Indexed"

@@ -1,5 +1,6 @@
 """Materializations recorded by the Run planner, their lineage, and Eager follow-up Runs."""
 
+from kasset.planning.names import step_job_name as job_name
 from kasset.planning import StepResult, plan_run
 from kasset.planning.automation import find_eager_assets, plan_eager_runs
 
@@ -16,14 +17,14 @@ def test_lineage_names_the_exact_upstream_run_and_data_version_consumed_in_the_s
     assets = index(make_asset("raw"), make_asset("clean", "raw", codeVersion="c2"))
     run = make_run("run-7", partition="2026-01-01")
     run = with_status(run, plan(run, [], assets).status)
-    raw_done = succeeded("run-7-raw", result=StepResult(data_version="raw-v9", metadata={"rows": 3}))
+    raw_done = succeeded(job_name("run-7", "raw"), result=StepResult(data_version="raw-v9", metadata={"rows": 3}))
     result = plan(run, [raw_done], assets)
     (update,) = result.materializations
     assert update.asset == "raw"
     assert update.materialization.data_version == "raw-v9"
     assert update.materialization.metadata == {"rows": 3}
     run = with_status(run, result.status)
-    clean_done = succeeded("run-7-clean", result=StepResult(metadata={"num_records": 12, "preview": "| a |"}), seconds=50)
+    clean_done = succeeded(job_name("run-7", "clean"), result=StepResult(metadata={"num_records": 12, "preview": "| a |"}), seconds=50)
     result = plan(run, [raw_done, clean_done], assets)
     (update,) = result.materializations
     record = update.materialization
@@ -39,7 +40,7 @@ def test_lineage_of_an_upstream_outside_the_run_is_its_current_materialization()
     job = make_job(selection={"assets": ["clean"]})
     run = make_run("run-8")
     run = with_status(run, plan(run, [], assets, job).status)
-    result = plan(run, [succeeded("run-8-clean")], assets, job)
+    result = plan(run, [succeeded(job_name("run-8", "clean"))], assets, job)
     (update,) = result.materializations
     assert [(e.asset, e.run, e.data_version) for e in update.materialization.lineage] == [("raw", "run-3", "raw-v3")]
 
@@ -48,9 +49,9 @@ def test_a_materialization_is_recorded_once():
     assets = index(make_asset("raw"), make_asset("clean", "raw"))
     run = make_run()
     run = with_status(run, plan(run, [], assets).status)
-    result = plan(run, [succeeded("run-1-raw")], assets)
+    result = plan(run, [succeeded(job_name("run-1", "raw"))], assets)
     assert len(result.materializations) == 1
-    again = plan(with_status(run, result.status), [succeeded("run-1-raw")], assets)
+    again = plan(with_status(run, result.status), [succeeded(job_name("run-1", "raw"))], assets)
     assert again.materializations == ()
 
 
@@ -64,12 +65,12 @@ def test_finished_run_requests_one_run_for_the_eager_assets_downstream():
     job = make_job(selection={"assets": ["raw"]})
     run = make_run("run-9", partition="p1")
     run = with_status(run, plan(run, [], assets, job).status)
-    result = plan(run, [succeeded("run-9-raw")], assets, job)
+    result = plan(run, [succeeded(job_name("run-9", "raw"))], assets, job)
     assert result.finished
     (request,) = result.run_requests
     assert request.spec.selection.assets == ["clean", "report"]
     assert request.spec.trigger.type == "Automation" and request.spec.partition == "p1"
-    assert request.name == plan(run, [succeeded("run-9-raw")], assets, job).run_requests[0].name
+    assert request.name == plan(run, [succeeded(job_name("run-9", "raw"))], assets, job).run_requests[0].name
     assert len(request.name) <= 63
 
 

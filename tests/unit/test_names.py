@@ -6,8 +6,13 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
-def test_step_job_name_joins_run_and_step_when_it_fits():
-    assert step_job_name("run-42", "extract") == "run-42-extract"
+def test_step_job_name_joins_run_and_step_with_a_hash_of_the_pair():
+    name = step_job_name("run-42", "extract")
+    assert re.fullmatch(r"run-42-extract-[0-9a-f]{5}", name)
+
+
+def test_runs_and_steps_that_join_to_the_same_text_get_different_job_names():
+    assert step_job_name("a-b", "c") != step_job_name("a", "b-c")
 
 
 def test_step_job_name_is_deterministic_and_a_dns_label_of_at_most_63_characters():

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from kasset.planning.names import step_job_name as job_name
 from kasset.api import find_condition
 from kasset.planning import PlanSettings, StepResult, plan_run, step_job_name
 
@@ -41,7 +42,7 @@ def outcome(status):
 
 def test_first_reconcile_launches_only_the_steps_without_dependencies():
     result = plan(make_run())
-    assert [launch.job_name for launch in result.launches] == ["run-1-a"]
+    assert [launch.job_name for launch in result.launches] == [job_name("run-1", "a")]
     assert [(s.name, s.state) for s in result.status.steps] == [("a", "Running"), ("b", "Pending"), ("c", "Pending")]
     assert outcome(result.status).status == "Unknown" and outcome(result.status).reason == "Running"
     assert result.status.progress == "0/3" and result.status.start_time == T0
@@ -49,17 +50,17 @@ def test_first_reconcile_launches_only_the_steps_without_dependencies():
 
 def test_a_completed_step_job_starts_the_next_step():
     run, _ = advance(make_run())
-    run, result = advance(run, [succeeded("run-1-a", result=StepResult(data_version="v1"))], now=at(10))
-    assert [launch.job_name for launch in result.launches] == ["run-1-b"]
+    run, result = advance(run, [succeeded(job_name("run-1", "a"), result=StepResult(data_version="v1"))], now=at(10))
+    assert [launch.job_name for launch in result.launches] == [job_name("run-1", "b")]
     assert step(result, "a").state == "Succeeded" and step(result, "a").data_version == "v1"
     assert result.status.progress == "1/3"
 
 
 def test_run_succeeds_when_every_step_succeeded():
     run, _ = advance(make_run())
-    run, _ = advance(run, [succeeded("run-1-a")])
-    run, _ = advance(run, [succeeded("run-1-a"), succeeded("run-1-b")])
-    run, result = advance(run, [succeeded(n) for n in ("run-1-a", "run-1-b", "run-1-c")], now=at(30))
+    run, _ = advance(run, [succeeded(job_name("run-1", "a"))])
+    run, _ = advance(run, [succeeded(job_name("run-1", "a")), succeeded(job_name("run-1", "b"))])
+    run, result = advance(run, [succeeded(n) for n in (job_name("run-1", "a"), job_name("run-1", "b"), job_name("run-1", "c"))], now=at(30))
     assert result.finished and not result.launches
     assert (outcome(result.status).status, outcome(result.status).reason) == ("True", "Succeeded")
     assert result.status.completion_time == at(30) and result.status.progress == "3/3"
@@ -74,13 +75,13 @@ def test_planning_twice_from_the_same_observation_launches_the_same_jobs():
     # the Job is asked for again (creating it answers 409 = already launched), and never under a new name.
     run, _ = advance(run)
     again = plan(run)
-    assert [l.job_name for l in again.launches] == ["run-1-a"]
+    assert [l.job_name for l in again.launches] == [job_name("run-1", "a")]
     assert step(again, "a").state == "Running"
 
 
 def test_a_running_job_is_not_launched_again():
     run, _ = advance(make_run())
-    result = plan(run, [running("run-1-a")])
+    result = plan(run, [running(job_name("run-1", "a"))])
     assert not result.launches
     assert step(result, "a").attempts == 1
 
@@ -89,7 +90,7 @@ def test_retries_are_left_to_the_job_until_it_reports_failed():
     asset = make_asset("a", retry={"limit": 2})
     run, first = advance(make_run(job=None, selection={"assets": ["a"]}), assets=index(asset))
     assert first.launches[0].node.retry_limit == 2
-    retrying = running("run-1-a", failed_pods=2)
+    retrying = running(job_name("run-1", "a"), failed_pods=2)
     result = plan(run, [retrying], job=None, assets=index(asset))
     assert step(result, "a").state == "Running" and step(result, "a").attempts == 3
     assert not result.finished
@@ -97,7 +98,7 @@ def test_retries_are_left_to_the_job_until_it_reports_failed():
 
 def test_a_failed_step_fails_the_run_with_the_step_message_and_skips_its_downstream():
     run, _ = advance(make_run())
-    run, result = advance(run, [failed("run-1-a", message="cannot read s3://x", pods=3)], now=at(20))
+    run, result = advance(run, [failed(job_name("run-1", "a"), message="cannot read s3://x", pods=3)], now=at(20))
     assert result.finished
     assert step(result, "a").state == "Failed"
     assert "cannot read s3://x" in step(result, "a").message and "3 attempts" in step(result, "a").message
@@ -111,11 +112,11 @@ def test_a_failed_step_fails_the_run_with_the_step_message_and_skips_its_downstr
 def test_after_a_failure_nothing_new_starts_but_running_steps_finish():
     job = make_job(steps=[{"name": n, "container": {"image": "i"}} for n in ("x", "y", "z")], maxParallelSteps=2)
     run, _ = advance(make_run(), job=job)
-    run, result = advance(run, [failed("run-1-x"), running("run-1-y")], job=job)
+    run, result = advance(run, [failed(job_name("run-1", "x")), running(job_name("run-1", "y"))], job=job)
     assert not result.launches and not result.finished
     assert step(result, "z").state == "Skipped"
     assert outcome(result.status).reason == "Failing"
-    run, result = advance(run, [failed("run-1-x"), succeeded("run-1-y")], job=job)
+    run, result = advance(run, [failed(job_name("run-1", "x")), succeeded(job_name("run-1", "y"))], job=job)
     assert result.finished and outcome(result.status).status == "False"
 
 
@@ -124,7 +125,7 @@ def test_max_parallel_steps_bounds_the_running_steps():
     run, result = advance(make_run(), job=job)
     assert [l.node.name for l in result.launches] == ["s0", "s1"]
     assert "maxParallelSteps 2" in step(result, "s2").message
-    run, result = advance(run, [succeeded("run-1-s0"), running("run-1-s1")], job=job)
+    run, result = advance(run, [succeeded(job_name("run-1", "s0")), running(job_name("run-1", "s1"))], job=job)
     assert [l.node.name for l in result.launches] == ["s2"]
 
 
@@ -142,13 +143,13 @@ def test_fan_out_runs_one_indexed_job_with_one_completion_per_item_and_bounded_p
     job = fan_out_job(maxParallelSteps=3)
     run, _ = advance(make_run(), job=job)
     items = StepResult(items=tuple(f"f{i}.csv" for i in range(5)), item_count=5)
-    run, result = advance(run, [succeeded("run-1-unzip", result=items)], job=job)
+    run, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=items)], job=job)
     (launch,) = result.launches
-    assert (launch.job_name, launch.completions, launch.parallelism) == ("run-1-each-csv", 5, 3)
+    assert (launch.job_name, launch.completions, launch.parallelism) == (job_name("run-1", "each-csv"), 5, 3)
     assert launch.context.items == ("f0.csv", "f1.csv", "f2.csv", "f3.csv", "f4.csv")
     assert step(result, "unzip").items == [f"f{i}.csv" for i in range(5)]
-    done = succeeded("run-1-each-csv", succeeded_pods=5)
-    run, result = advance(run, [succeeded("run-1-unzip", result=items), done], job=job)
+    done = succeeded(job_name("run-1", "each-csv"), succeeded_pods=5)
+    run, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=items), done], job=job)
     assert result.finished and step(result, "each-csv").item_count == 5
     assert step(result, "unzip").items is None and step(result, "unzip").item_count == 5  # status stays small
 
@@ -157,7 +158,7 @@ def test_fan_out_over_items_stored_by_reference_passes_the_reference():
     job = fan_out_job()
     run, _ = advance(make_run(), job=job)
     ref = StepResult(item_count=9000, result_ref="file:///data/unzip/.kasset-result.json")
-    _, result = advance(run, [succeeded("run-1-unzip", result=ref)], job=job)
+    _, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=ref)], job=job)
     (launch,) = result.launches
     assert launch.completions == 9000 and launch.context.items is None
     assert launch.context.items_uri == "file:///data/unzip/.kasset-result.json"
@@ -166,7 +167,7 @@ def test_fan_out_over_items_stored_by_reference_passes_the_reference():
 def test_fan_out_over_zero_items_succeeds_without_a_job():
     job = fan_out_job()
     run, _ = advance(make_run(), job=job)
-    _, result = advance(run, [succeeded("run-1-unzip", result=StepResult(items=(), item_count=0))], job=job)
+    _, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=StepResult(items=(), item_count=0))], job=job)
     assert not result.launches and result.finished
     assert step(result, "each-csv").state == "Succeeded" and step(result, "each-csv").job_name is None
 
@@ -174,7 +175,7 @@ def test_fan_out_over_zero_items_succeeds_without_a_job():
 def test_fan_out_fails_when_the_source_reported_no_items():
     job = fan_out_job()
     run, _ = advance(make_run(), job=job)
-    _, result = advance(run, [succeeded("run-1-unzip")], job=job)
+    _, result = advance(run, [succeeded(job_name("run-1", "unzip"))], job=job)
     assert step(result, "each-csv").state == "Failed"
     assert "reported no items" in step(result, "each-csv").message
 
@@ -182,9 +183,9 @@ def test_fan_out_fails_when_the_source_reported_no_items():
 def test_failed_indexes_are_named_in_the_failure_message():
     job = fan_out_job()
     run, _ = advance(make_run(), job=job)
-    unzip = succeeded("run-1-unzip", result=StepResult(items=("a", "b"), item_count=2))
+    unzip = succeeded(job_name("run-1", "unzip"), result=StepResult(items=("a", "b"), item_count=2))
     run, _ = advance(run, [unzip], job=job)
-    broken = dataclasses.replace(failed("run-1-each-csv", message="bad row", reason="FailedIndexes"), failed_indexes="1")
+    broken = dataclasses.replace(failed(job_name("run-1", "each-csv"), message="bad row", reason="FailedIndexes"), failed_indexes="1")
     _, result = advance(run, [unzip, broken], job=job)
     assert "failed indexes 1" in step(result, "each-csv").message
 
@@ -215,8 +216,8 @@ def test_runs_beyond_max_concurrent_runs_are_queued():
 
 
 def test_a_finished_run_is_left_alone():
-    run, _ = advance(make_run(), [failed("run-1-a")])
-    run, result = advance(run, [failed("run-1-a")])
+    run, _ = advance(make_run(), [failed(job_name("run-1", "a"))])
+    run, result = advance(run, [failed(job_name("run-1", "a"))])
     assert result.finished
     again = plan(run, [])
     assert again.finished and not again.launches and not again.events and not again.materializations
@@ -224,10 +225,10 @@ def test_a_finished_run_is_left_alone():
 
 def test_a_finished_step_stays_finished_when_its_job_disappears():
     run, _ = advance(make_run())
-    run, _ = advance(run, [succeeded("run-1-a")])
+    run, _ = advance(run, [succeeded(job_name("run-1", "a"))])
     result = plan(run, [])
     assert step(result, "a").state == "Succeeded"
-    assert [l.job_name for l in result.launches] == ["run-1-b"]
+    assert [l.job_name for l in result.launches] == [job_name("run-1", "b")]
 
 
 def test_contract_values_name_params_partition_and_input_locations():
@@ -238,7 +239,7 @@ def test_contract_values_name_params_partition_and_input_locations():
     job = make_job(selection={"assets": ["b"], "upstream": True}, paramsSchema={"properties": {"limit": {"default": 5}, "mode": {"default": "full"}}})
     run = make_run(partition="2026-01-01", params={"mode": "fast"})
     run, _ = advance(run, job=job, assets=assets)
-    _, result = advance(run, [succeeded("run-1-a")], job=job, assets=assets)
+    _, result = advance(run, [succeeded(job_name("run-1", "a"))], job=job, assets=assets)
     context = result.launches[0].context
     assert context.params == {"limit": 5, "mode": "fast"}
     assert context.partition == "2026-01-01"
@@ -248,7 +249,8 @@ def test_contract_values_name_params_partition_and_input_locations():
 
 def test_step_job_names_come_from_run_and_step():
     result = plan(make_run("nightly"))
-    assert result.launches[0].job_name == step_job_name("nightly", "a") == "nightly-a"
+    assert result.launches[0].job_name == step_job_name("nightly", "a")
+    assert result.launches[0].job_name.startswith("nightly-a-")
 
 
 def chain_job(length):
@@ -272,14 +274,14 @@ def test_lost_status_writes_never_duplicate_or_lose_a_step_job():
         if result.finished and attempt % 3 != 2:
             break
     assert outcome(run.status).status == "True"
-    assert sorted(created) == sorted(f"run-1-s{i}" for i in range(50))
+    assert sorted(created) == sorted(job_name("run-1", f"s{i}") for i in range(50))
 
 
 def test_status_of_the_largest_run_stays_small():
     job = make_job(steps=[{"name": f"step-{i:03}", "container": {"image": "i"}} for i in range(500)], maxParallelSteps=500)
     run, _ = advance(make_run(), job=job)
     observed = [
-        succeeded(f"run-1-step-{i:03}", result=StepResult(data_version="0123456789abcdef0123456789abcdef"))
+        succeeded(job_name("run-1", f"step-{i:03}"), result=StepResult(data_version="0123456789abcdef0123456789abcdef"))
         for i in range(500)
     ]
     _, result = advance(run, observed, job=job)

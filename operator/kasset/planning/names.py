@@ -18,6 +18,8 @@ HASH_LENGTH = 8
 #: Indexed Jobs name each pod's hostname `<job>-<index>`, which must stay a DNS label: leave room for
 #: "-" and up to six digits of index.
 JOB_NAME_MAX = DNS_LABEL_MAX - 7
+#: Hex digits of the (run, step) hash ending every step Job name.
+STEP_HASH_LENGTH = 5
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -43,12 +45,16 @@ def make_dns_label(raw: str, *, max_length: int = DNS_LABEL_MAX) -> str:
 
 
 def step_job_name(run_name: str, step_name: str) -> str:
-    """Name of the batch/v1 Job that runs `step_name` of `run_name`: `<run>-<step>`, made a DNS label.
+    """Name of the batch/v1 Job that runs `step_name` of `run_name`: `<run>-<step>-<hash>`, a DNS label.
 
-    At most 56 characters: the Job controller copies the name into a label of every pod, and an Indexed
-    (fan-out) Job's pods get the hostname `<job>-<index>`, which must still fit in 63.
+    The hash is of the exact pair, so that Run "a-b" step "c" and Run "a" step "b-c" never share a name
+    ("already exists" must mean "already launched by this step"). At most 56 characters: the Job controller
+    copies the name into a label of every pod, and an Indexed (fan-out) Job's pods get the hostname
+    `<job>-<index>`, which must still fit in 63.
     """
-    return make_dns_label(f"{run_name}-{step_name}", max_length=JOB_NAME_MAX)
+    suffix = short_hash(f"{run_name}/{step_name}", STEP_HASH_LENGTH)
+    prefix = make_dns_label(f"{run_name}-{step_name}", max_length=JOB_NAME_MAX - STEP_HASH_LENGTH - 1)
+    return f"{prefix}-{suffix}"
 
 
 def sanitize_label_value(value: str) -> str:
