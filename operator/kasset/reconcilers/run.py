@@ -3,7 +3,7 @@
 Restart safety comes from the planner's deterministic Job names: a Job that exists is "already launched",
 so a reconcile interrupted anywhere (before or after a create, before the status write) repeats harmlessly.
 The status write carries the resourceVersion that was planned from, so a stale plan never overwrites a
-newer status (it gets Conflict and the next trigger plans again).
+newer status: on Conflict the Run is read again and planned again at once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from kasset.builders.stepjob import build_step_job
 from kasset.k8s import Conflict, NotFound
 from kasset.planning import RunPlan, apply_materialization, plan_run
 from kasset.planning.history import count_unfinished_earlier_runs, select_runs_to_prune
+from kasset.planning.run import is_run_finished
 from kasset.reconcilers.context import Context
 from kasset.reconcilers.definitions import invalid_spec_status, load_assets, reconcile_namespace_definitions
 from kasset.reconcilers.observe import observe_jobs
@@ -56,8 +57,6 @@ def reconcile_run(ctx: Context, namespace: str, name: str) -> float | None:
 
 
 def _settled(run: Run) -> bool:
-    from kasset.planning.run import is_run_finished
-
     return is_run_finished(run) and run.status.observed_generation == run.metadata.generation
 
 
