@@ -59,7 +59,7 @@ kind-up: ## With Docker: the same job with kind (not available on machines witho
 
 .PHONY: images
 images: venv ## Build the images from Debian packages and import them into the local cluster's containerd
-	$(PY) hack/build_images.py $(if $(wildcard $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock),--containerd-address $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock)
+	$(PY) -m kasset.localcluster.images $(if $(wildcard $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock),--containerd-address $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock)
 
 ##@ Development
 

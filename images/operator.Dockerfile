@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # kasset/operator:<version> — Debian bookworm + python3 + the kasset package and its pinned runtime dependencies
 # (from PyPI), user 1000:1000, running `kopf run --standalone -m kasset.handlers --all-namespaces`.
-# Same content as hack/build_images.py's kasset/operator. Build from the repository root (BuildKit):
+# Same content as kasset/operator from `python -m kasset.localcluster.images`.
+# Build from the repository root (BuildKit):
 #   docker build -f images/operator.Dockerfile -t kasset/operator:0.1.0 .
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip ca-certificates

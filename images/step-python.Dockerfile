@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # kasset/step-python:<version> — Debian bookworm + python3, user 1000:1000, and the dependency-free `kasset.sdk`
 # (as package `kasset` with an empty __init__.py) so step code can `from kasset import sdk`.
-# Same content as hack/build_images.py's kasset/step-python. Build from the repository root (BuildKit):
+# Same content as kasset/step-python from `python -m kasset.localcluster.images`.
+# Build from the repository root (BuildKit):
 #   docker build -f images/step-python.Dockerfile -t kasset/step-python:0.1.0 .
 FROM debian:bookworm-slim
 ARG VERSION=0.1.0

@@ -2,7 +2,8 @@
 
 Step pods scheduled here really run, so `kubectl logs`, termination messages and Pod Security admission
 behave as on kind or a cloud cluster. Nothing can be pulled on these machines: the images come from
-`hack/build_images.py`, imported into containerd's `k8s.io` namespace, and pods use `imagePullPolicy: Never`.
+`python -m kasset.localcluster.images`, imported into containerd's `k8s.io` namespace, and pods use
+`imagePullPolicy: Never`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from . import procs
-from .layout import REPO, Binaries
+from .layout import Binaries
 
 NODE_KIND_LABEL = "kasset.dev/node-kind"
 PAUSE_IMAGE = "docker.io/kasset/pause:0.1.0"
@@ -185,9 +186,8 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
 def import_images(socket: Path, *, log=print) -> None:
     """Build (cached) and import the images pods need here: pause (every pod sandbox) and step-python.
     The operator image (for running it in-cluster) is `make images`' business, not every cluster start's."""
-    script = REPO / "hack" / "build_images.py"
     log("importing images into containerd (built from Debian packages, cached)")
-    subprocess.run([sys.executable, str(script), "--containerd-address", str(socket),
+    subprocess.run([sys.executable, "-m", "kasset.localcluster.images", "--containerd-address", str(socket),
                     "--only", "pause", "--only", "step-python"], check=True,
                    stdout=subprocess.DEVNULL if os.environ.get("KASSET_QUIET") else None)
 
