@@ -93,3 +93,13 @@ def step(run, name: str):
     """The status entry of step `name` in a Run status or RunPlan."""
     status = getattr(run, "status", run)
     return next(s for s in status.steps if s.name == name)
+
+
+def run_isolated(code: str) -> str:
+    """Run `code` in a fresh, isolated interpreter (nothing imported yet); return its stdout, stripped."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()

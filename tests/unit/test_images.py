@@ -18,6 +18,7 @@ import pytest
 from kasset.localcluster.images.inputs import collect_inputs, list_operator_sources
 from kasset.localcluster.images.layer import write_image_tar, write_layer
 from kasset.localcluster.images.recipe import EPOCH, IMAGE_NAMES, REPO, compute_base_key, configure_image
+from kasset_factories import run_isolated
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -208,9 +209,7 @@ def test_the_builder_imports_only_the_standard_library_and_its_own_package():
         "print('\\n'.join(m for m in new if not (m.split('.')[0] in sys.stdlib_module_names or m.startswith('_')"
         " or m in ('kasset', 'kasset.localcluster') or m.startswith('kasset.localcluster.images'))))\n"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    assert run_isolated(code) == ""
 
 
 def test_the_command_line_keeps_its_flags():

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from kasset_factories import run_isolated
 
 
 def test_api_planning_builders_and_sdk_import_without_kopf_or_the_kubernetes_client():
@@ -10,9 +11,7 @@ def test_api_planning_builders_and_sdk_import_without_kopf_or_the_kubernetes_cli
         "import kasset.api, kasset.api.crd, kasset.planning, kasset.builders, kasset.sdk\n"
         "print(sorted(m for m in ('kopf', 'kubernetes') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert run_isolated(code) == "[]"
 
 
 def test_import_linter_contracts_are_kept():

@@ -9,6 +9,7 @@ import pytest
 from kasset import sdk
 from kasset.builders import build_contract_env
 from kasset.planning import StepContext, parse_step_result
+from kasset_factories import run_isolated
 
 
 def environment(tmp_path, **extra):
@@ -91,6 +92,4 @@ def test_sdk_imports_with_the_standard_library_only():
         "heavy = [m for m in ('kopf', 'kubernetes', 'pydantic', 'yaml') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert run_isolated(code) == "[]"
