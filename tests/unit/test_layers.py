@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+
 from kasset_factories import run_isolated
 
 
