@@ -112,8 +112,8 @@ def asset_resumed(namespace: str, name: str, **_) -> None:
 @kopf.on.update(GROUP, VERSION, "assets")
 @kopf.on.delete(GROUP, VERSION, "assets", optional=True)
 def asset_changed(namespace: str, name: str, **_) -> None:
-    reconcile_asset(_ctx(), namespace, name)
-    reconcile_namespace_definitions(_ctx(), namespace)  # dependants' staleness and Jobs' Ready may change
+    # this Asset, and its dependants' staleness and Jobs' Ready, which may change with it
+    reconcile_namespace_definitions(_ctx(), namespace)
 
 
 @kopf.on.resume(GROUP, VERSION, "jobs")

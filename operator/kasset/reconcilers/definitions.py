@@ -5,9 +5,7 @@ a Run records a materialization (upstream news changes downstream staleness)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,12 +18,18 @@ from kasset.planning import plan_asset_status, plan_job_status
 from kasset.reconcilers.context import Context
 
 log = logging.getLogger("kasset.definitions")
+#: plural -> (model, the condition that reports an invalid spec)
+KINDS: dict[str, tuple[type[BaseModel], str]] = {"assets": (Asset, "Materialized"), "jobs": (Job, "Ready")}
 
 
 def load_assets(ctx: Context, namespace: str) -> dict[str, Asset]:
     """Every valid Asset of the namespace by name (an invalid one shows its own InvalidSpec condition)."""
+    return parse_assets(ctx.kube.list("assets", namespace))
+
+
+def parse_assets(raws: list[dict]) -> dict[str, Asset]:
     assets = {}
-    for raw in ctx.kube.list("assets", namespace):
+    for raw in raws:
         try:
             asset = Asset.model_validate(raw)
         except ValidationError:
@@ -46,38 +50,49 @@ def invalid_spec_status(raw: dict, exc: ValidationError, *, now: datetime, outco
 
 
 def reconcile_asset(ctx: Context, namespace: str, name: str) -> None:
-    _reconcile(ctx, "assets", Asset, namespace, name, outcome="Materialized",
-               plan=lambda asset, assets: plan_asset_status(asset, assets, now=ctx.clock()))
+    _reconcile(ctx, "assets", namespace, name)
 
 
 def reconcile_job(ctx: Context, namespace: str, name: str) -> None:
-    _reconcile(ctx, "jobs", Job, namespace, name, outcome="Ready",
-               plan=lambda job, assets: plan_job_status(job, assets, now=ctx.clock(), settings=ctx.plan_settings))
+    _reconcile(ctx, "jobs", namespace, name)
 
 
-def _reconcile(ctx: Context, plural: str, model: type[BaseModel], namespace: str, name: str, *, outcome: str,
-               plan: Callable[[Any, dict[str, Asset]], BaseModel]) -> None:
-    """Read the object, plan its status from the namespace's Assets, write it if it changed. A spec the
-    models reject (the CRD schema lets little through) gets `outcome` False with reason InvalidSpec."""
-    with ctx.lock(plural, namespace, name):
-        try:
-            raw = ctx.kube.get(plural, namespace, name)
-        except NotFound:
-            return
+def reconcile_namespace_definitions(ctx: Context, namespace: str) -> None:
+    """Re-derive every Asset's and Job's status in the namespace (after a materialization, or a change of an
+    Asset that others may depend on): two list calls, then one write per status that changed."""
+    raw_assets = ctx.kube.list("assets", namespace)
+    assets = parse_assets(raw_assets)
+    for raw in raw_assets:
+        _settle(ctx, "assets", raw, assets)
+    for raw in ctx.kube.list("jobs", namespace):
+        _settle(ctx, "jobs", raw, assets)
+
+
+def _reconcile(ctx: Context, plural: str, namespace: str, name: str) -> None:
+    try:
+        raw = ctx.kube.get(plural, namespace, name)
+    except NotFound:
+        return
+    _settle(ctx, plural, raw, load_assets(ctx, namespace))
+
+
+def _settle(ctx: Context, plural: str, raw: dict, assets: dict[str, Asset]) -> None:
+    """Plan the status of `raw` (an Asset or a Job, as read) from the namespace's Assets; write it if it
+    changed. A spec the models reject (the CRD schema lets little through) gets its outcome condition
+    (Materialized, Ready) False with reason InvalidSpec."""
+    model, outcome = KINDS[plural]
+    meta = raw["metadata"]
+    with ctx.lock(plural, meta["namespace"], meta["name"]):
         try:
             obj = model.model_validate(raw)
         except ValidationError as exc:
             _write_if_changed(ctx, plural, raw, invalid_spec_status(raw, exc, now=ctx.clock(), outcome=outcome))
             return
-        _write_if_changed(ctx, plural, raw, to_manifest(plan(obj, load_assets(ctx, namespace))))
-
-
-def reconcile_namespace_definitions(ctx: Context, namespace: str) -> None:
-    """Re-derive every Asset's and Job's status in the namespace (after a materialization)."""
-    for raw in ctx.kube.list("assets", namespace):
-        reconcile_asset(ctx, namespace, raw["metadata"]["name"])
-    for raw in ctx.kube.list("jobs", namespace):
-        reconcile_job(ctx, namespace, raw["metadata"]["name"])
+        if plural == "assets":
+            status = plan_asset_status(obj, assets, now=ctx.clock())
+        else:
+            status = plan_job_status(obj, assets, now=ctx.clock(), settings=ctx.plan_settings)
+        _write_if_changed(ctx, plural, raw, to_manifest(status))
 
 
 def _write_if_changed(ctx: Context, plural: str, raw: dict, status: dict) -> None:
