@@ -1,8 +1,6 @@
 """The step contract: kasset.sdk reads the context the builders write and reports what the planner parses."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 

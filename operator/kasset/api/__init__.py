@@ -5,7 +5,7 @@ The models are the single source of truth: `python -m kasset.api.crd` turns them
 """
 
 from kasset.api.asset import Asset, AssetDependency, AssetSpec, AssetStatus, LineageEntry, Materialization
-from kasset.api.base import API_VERSION, GROUP, VERSION, ObjectMeta, to_manifest
+from kasset.api.base import API_VERSION, GROUP, VERSION, ObjectMeta
 from kasset.api.common import AssetSelection, Container, EnvVar, RetryPolicy, Volume, VolumeMount
 from kasset.api.conditions import Condition, find_condition, is_condition_true, set_condition
 from kasset.api.job import FanOut, Job, JobSpec, JobStatus, Step

@@ -200,7 +200,6 @@ def _ctr_ok(bins: Binaries, socket: Path) -> bool:
 def cleanup(cluster_dir: Path) -> None:
     """After the daemons stopped: end leftovers (containerd shims and their containers, a daemon whose pid
     file was lost) that name this cluster's folder on their command line, and unmount pod volumes."""
-    p = _paths(cluster_dir)
     marker = str(cluster_dir)
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
