@@ -5,13 +5,14 @@ The models are the single source of truth: `python -m kasset.api.crd` turns them
 """
 
 from kasset.api.asset import Asset, AssetDependency, AssetSpec, AssetStatus, LineageEntry, Materialization
-from kasset.api.base import API_VERSION, GROUP, VERSION, ObjectMeta
+from kasset.api.base import API_VERSION, GROUP, VERSION, ObjectMeta, to_manifest
 from kasset.api.common import AssetSelection, Container, EnvVar, RetryPolicy, Volume, VolumeMount
 from kasset.api.conditions import Condition, find_condition, is_condition_true, set_condition
 from kasset.api.job import FanOut, Job, JobSpec, JobStatus, Step
 from kasset.api.run import JobRef, Run, RunSpec, RunStatus, StepStatus, Trigger
 
 __all__ = [
+    "to_manifest",
     "API_VERSION",
     "GROUP",
     "VERSION",
