@@ -65,14 +65,29 @@ def _operator(cluster: ClusterInfo, tmp_path_factory, *, pattern: str, node_kind
     finally:
         op.stop()
         print(f"[operator {node_kind}] log: {log_path}")
+    assert op.exit_code == 0, f"the operator did not stop cleanly on SIGTERM:\n{op.log_tail()}"
+
+
+@pytest.fixture(autouse=True)
+def no_operator_tracebacks(request: pytest.FixtureRequest):
+    """Every test that ran an operator fails when the operator's log gained a traceback during the test."""
+    operators = [request.getfixturevalue(name) for name in ("kwok_operator", "operator")
+                 if name in request.fixturenames]
+    before = [len(op.tracebacks()) for op in operators]
+    yield
+    for op, seen in zip(operators, before):
+        new = op.tracebacks()[seen:]
+        assert not new, "the operator logged tracebacks during this test:\n" + "\n\n".join(new)
 
 
 @pytest.fixture(scope="session")
 def kwok_operator(cluster: ClusterInfo, crds, tmp_path_factory):
     """The operator for the integration tier: watches `it-*` namespaces, step pods on kwok nodes. Missing
-    references fail a Run after 3 s instead of 60 (the tests create objects in order)."""
+    references fail a Run after 3 s instead of 60 (the tests create objects in order); 3 finished Runs without
+    a Job are kept per namespace (no test of this tier reads an older one)."""
     yield from _operator(cluster, tmp_path_factory, pattern="it-*", node_kind="kwok",
-                         env={"KASSET_MISSING_REFERENCE_GRACE_SECONDS": str(MISSING_REFERENCE_GRACE_SECONDS)})
+                         env={"KASSET_MISSING_REFERENCE_GRACE_SECONDS": str(MISSING_REFERENCE_GRACE_SECONDS),
+                              "KASSET_SUCCESSFUL_RUNS_HISTORY_LIMIT": "3"})
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -13,9 +14,13 @@ import time
 from pathlib import Path
 
 
-def operator_argv(namespace: str | None = None) -> list[str]:
-    scope = [f"--namespace={namespace}"] if namespace else ["--all-namespaces"]
-    return [sys.executable, "-m", "kopf", "run", "--standalone", "-m", "kasset.handlers", *scope]
+def operator_argv() -> list[str]:
+    """The operator's command line: kopf hosts it; which namespaces it serves is `KASSET_NAMESPACES`."""
+    return [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces", "-m", "kasset.handlers"]
+
+
+def operator_env(namespace: str | None) -> dict[str, str]:
+    return {"KASSET_NAMESPACES": json.dumps([namespace])} if namespace else {}
 
 
 def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = None,
@@ -23,8 +28,9 @@ def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = 
     """Start the operator as a child process and wait (bounded) until it logs that it is ready."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen(operator_argv(namespace), stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {}), "KUBECONFIG": str(kubeconfig)})
+        proc = subprocess.Popen(operator_argv(), stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **operator_env(namespace), **(env or {}),
+                                     "KUBECONFIG": str(kubeconfig)})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if b"Kasset operator ready" in log_path.read_bytes():
@@ -46,7 +52,8 @@ def install_crds(kubeconfig: Path | None = None) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     install_crds()
-    os.execv(sys.executable, operator_argv(args.namespace))
+    os.environ.update(operator_env(args.namespace))
+    os.execv(sys.executable, operator_argv())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -10,9 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KASSET_", env_parse_none_str="null")
 
-    namespace: str | None = Field(
-        default=None,
-        description="Namespace to watch; None watches all namespaces (the Helm chart's default).",
+    namespaces: list[str] = Field(
+        default_factory=list,
+        description="Namespaces to watch, as shell-style patterns (`team-*`), as JSON; empty watches all. One "
+        "plain name watches that namespace alone; otherwise the watches are cluster-wide and filtered, so a "
+        "namespace created later is served from its first event (no per-namespace discovery).",
     )
     metrics_port: int = Field(
         default=9090, description="Port of the Prometheus /metrics endpoint; 0 disables it."
@@ -54,6 +56,19 @@ class Settings(BaseSettings):
         "(`kubectl apply -f folder/` may create the Run first).",
     )
     workers: int = Field(
-        default=16,
-        description="Threads that run reconciles (each waits on API calls, so more than cores is right).",
+        default=8,
+        description="Threads that run reconciles (each waits on API calls, so more than cores is right; the "
+        "work queue never gives one object to two of them).",
+    )
+    successful_runs_history_limit: int = Field(
+        default=50, ge=0,
+        description="Finished successful Runs without a Job (ad-hoc and Eager) kept per namespace; older ones "
+        "are deleted with their step Jobs (Runs of a Job follow the Job's own limits).",
+    )
+    failed_runs_history_limit: int = Field(
+        default=50, ge=0, description="Finished failed Runs without a Job kept per namespace.",
+    )
+    sync_timeout_seconds: float = Field(
+        default=120.0,
+        description="How long start-up waits for the first list of every watched resource before giving up.",
     )

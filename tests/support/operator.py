@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kasset.cli import operator_argv
 from support.clusterinfo import wait_for
 
 
@@ -28,6 +29,7 @@ class OperatorProcess:
             "KUBECONFIG": str(kubeconfig),
             "KASSET_STEP_NODE_SELECTOR": json.dumps({"kasset.dev/node-kind": node_kind}),
             "KASSET_METRICS_PORT": "0",
+            "KASSET_NAMESPACES": json.dumps([namespace_pattern]),
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen | None = None
@@ -39,8 +41,7 @@ class OperatorProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kopf", "run", "--standalone", "-m", "kasset.handlers",
-                 f"--namespace={self.namespace_pattern}", "--verbose"],
+                [*operator_argv(), "--verbose"],
                 stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )
 
@@ -58,13 +59,32 @@ class OperatorProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within `timeout` (then `exit_code` is -9)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.proc.poll() if self.proc else None
+
+    def tracebacks(self) -> list[str]:
+        """Every traceback the operator logged (each one is a bug: expected failures are logged as lines)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return []
+        found = []
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("Traceback (most recent call last)"):
+                end = next((j for j in range(i + 1, len(lines)) if lines[j] and not lines[j].startswith(" ")), i)
+                found.append("\n".join(lines[max(0, i - 1): end + 1]))
+        return found
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -145,3 +145,43 @@ def test_manifests_dumped_from_the_models_survive_pruning():
         manifest = to_manifest(obj)
         manifest.pop("metadata")
         assert unknown_fields(schema_of(obj.kind), manifest) == []
+
+
+def rules_at(kind, path):
+    """The CEL rules declared on the schema node at `path` (e.g. `.spec`) of `kind`."""
+    return {path_: node.get("x-kubernetes-validations", []) for path_, node in walk_schema(schema_of(kind))}[path]
+
+
+def test_run_spec_is_immutable_by_a_transition_rule_in_the_crd_file():
+    crd = yaml.safe_load((ROOT / "crds" / "run.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    rule = {"rule": "self == oldSelf", "message": "spec is immutable: create a new Run"}
+    assert rule in spec["x-kubernetes-validations"]
+
+
+def test_asset_automation_oncron_is_rejected_by_the_api_server_naming_spec_automation():
+    (rule,) = [r for r in rules_at("Asset", ".spec") if "OnCron" in r["rule"]]
+    assert rule["rule"] == "!has(self.automation) || self.automation != 'OnCron'"
+    assert rule["message"].startswith("spec.automation: OnCron is not supported yet")
+    assert rule["fieldPath"] == ".automation"
+    spec = schema_of("Asset")["properties"]["spec"]["properties"]
+    assert "schedule" not in spec and "timeZone" not in spec
+
+
+def test_asset_automation_oncron_is_rejected_by_the_model_with_the_same_words():
+    from pydantic import ValidationError
+
+    from kasset.api import AssetSpec
+
+    with pytest.raises(ValidationError, match="spec.automation: OnCron is not supported yet"):
+        AssetSpec.model_validate({"container": {"image": "i"}, "automation": "OnCron"})
+    assert AssetSpec.model_validate({"container": {"image": "i"}, "automation": "Eager"}).automation == "Eager"
+
+
+@pytest.mark.parametrize("kind", ["Asset", "Job"])
+def test_storage_templates_are_checked_by_a_cel_rule_on_the_field(kind):
+    from kasset.api.storage import STORAGE_TEMPLATE_PATTERN
+
+    (rule,) = rules_at(kind, ".spec.storage")
+    assert rule["rule"] == "self.matches('" + STORAGE_TEMPLATE_PATTERN.replace("\\", "\\\\") + "')"
+    assert "{namespace}" in rule["message"] and "format specs" in rule["message"]

@@ -260,21 +260,31 @@ def chain_job(length):
 
 
 def test_lost_status_writes_never_duplicate_or_lose_a_step_job():
-    """A crash between creating Jobs and writing status (every third write lost) still gives one Job per step."""
+    """A crash between creating Jobs and writing status (every third write lost) still gives one Job per step:
+    a fake API server counts the Jobs each step got and every request for a Job the planner could see."""
     job = chain_job(50)
     run = make_run()
-    created: dict[str, int] = {}  # Job name -> create calls that made a new Job
+    jobs: dict[str, int] = {}  # the fake server's Jobs: name -> reconcile that created it
+    creates_per_step: dict[str, int] = {}
+    asks_for_seen_jobs = 0
     for attempt in range(400):
-        observed = [succeeded(name) for name in created]
+        # a Job runs for one reconcile after its creation, then succeeds
+        observed = [succeeded(name) if attempt > born else running(name) for name, born in jobs.items()]
         result = plan(run, observed, job=job, now=at(attempt))
         for launch in result.launches:
-            created.setdefault(launch.job_name, 0)  # a second create answers 409 and changes nothing
+            if launch.job_name in jobs:
+                asks_for_seen_jobs += 1  # would be a 409 on a real server; the planner should not even ask
+                continue
+            jobs[launch.job_name] = attempt
+            creates_per_step[launch.node.name] = creates_per_step.get(launch.node.name, 0) + 1
         if attempt % 3 != 2:
             run = with_status(run, result.status)
         if result.finished and attempt % 3 != 2:
             break
     assert outcome(run.status).status == "True"
-    assert sorted(created) == sorted(job_name("run-1", f"s{i}") for i in range(50))
+    assert creates_per_step == {f"s{i}": 1 for i in range(50)}
+    assert sorted(jobs) == sorted(job_name("run-1", f"s{i}") for i in range(50))
+    assert asks_for_seen_jobs == 0
 
 
 def test_status_of_the_largest_run_stays_small():

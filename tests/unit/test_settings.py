@@ -1,6 +1,6 @@
 """Operator settings come from KASSET_* variables, JSON for structures."""
 
-from kasset.reconcilers.context import Context
+from kasset.reconcilers.runtime import Runtime as Context
 from kasset.settings import Settings
 
 

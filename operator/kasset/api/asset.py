@@ -10,16 +10,32 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
-from kasset.api.base import API_VERSION, KassetModel, MessageLine, ObjectMeta, ObjectName, Timestamp
+from kasset.api.base import (
+    API_VERSION,
+    DATA_VERSION_MAX_LENGTH,
+    MicroTimestamp,
+    RESULT_REF_MAX_LENGTH,
+    KassetModel,
+    MessageLine,
+    ObjectMeta,
+    ObjectName,
+    Timestamp,
+)
 from kasset.api.common import MAX_DEPENDENCIES, MAX_VOLUMES, Container, RetryPolicy, Volume
 from kasset.api.conditions import Condition
+from kasset.api.storage import StorageTemplate
 
 #: Bound on `status.staleReasons`; the rest is summarized in the Stale condition's message.
 MAX_STALE_REASONS = 10
+#: Largest step metadata (as compact JSON) kept in `lastMaterialization`; bigger metadata is replaced by a note.
+MAX_MATERIALIZATION_METADATA_BYTES = 16 * 1024
 
+#: OnCron stays in the schema's enum so that the API server answers it with the CEL rule's message below
+#: (an enum error would only list the supported values); the model rejects it with the same words.
 AutomationPolicy = Literal["Manual", "Eager", "OnCron"]
+ONCRON_UNSUPPORTED = "spec.automation: OnCron is not supported yet (Schedules are not built); use Manual or Eager"
 
 
 class PartitionMapping(KassetModel):
@@ -48,8 +64,9 @@ class AssetSpec(KassetModel):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "!has(self.automation) || self.automation != 'OnCron' || has(self.schedule)",
-                    "message": "spec.schedule is required when spec.automation is OnCron",
+                    "rule": "!has(self.automation) || self.automation != 'OnCron'",
+                    "message": ONCRON_UNSUPPORTED,
+                    "fieldPath": ".automation",
                 }
             ]
         }
@@ -67,12 +84,11 @@ class AssetSpec(KassetModel):
         description="Version of the code that makes the asset; changing it marks the asset stale.",
         max_length=253,
     )
-    storage: str | None = Field(
+    storage: StorageTemplate | None = Field(
         default=None,
         description="URI template of where the step writes, with {namespace}, {asset}, {partition}, {run} and "
         "{step} placeholders, e.g. file:///data/{namespace}/{asset}/{partition}. Unpartitioned runs render "
         "{partition} as `unpartitioned`. The operator default applies when omitted.",
-        max_length=2048,
     )
     retry: RetryPolicy | None = Field(default=None, description="Retries of a failed materialization.")
     timeout_seconds: int | None = Field(
@@ -80,14 +96,8 @@ class AssetSpec(KassetModel):
     )
     automation: AutomationPolicy = Field(
         default="Manual",
-        description="When the operator materializes the asset by itself: Manual (never; only Runs do), "
-        "Eager (after an upstream materializes), OnCron (on `schedule`).",
-    )
-    schedule: str | None = Field(
-        default=None, description="Cron schedule, in CronJob syntax, for automation OnCron.", max_length=253
-    )
-    time_zone: str | None = Field(
-        default=None, description="IANA time zone of `schedule`; UTC when omitted.", max_length=253
+        description="When the operator materializes the asset by itself: Manual (never; only Runs do) or "
+        "Eager (after an upstream materializes). OnCron is reserved for Schedules and rejected for now.",
     )
     volumes: list[Volume] = Field(
         default_factory=list,
@@ -95,6 +105,13 @@ class AssetSpec(KassetModel):
         max_length=MAX_VOLUMES,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
+
+    @field_validator("automation")
+    @classmethod
+    def reject_oncron(cls, value: str) -> str:
+        if value == "OnCron":
+            raise ValueError(ONCRON_UNSUPPORTED)
+        return value
 
 
 class LineageEntry(KassetModel):
@@ -104,7 +121,9 @@ class LineageEntry(KassetModel):
     run: str | None = Field(
         default=None, description="Run that produced the consumed data; absent if never materialized.", max_length=253
     )
-    data_version: str | None = Field(default=None, description="dataVersion of the consumed data.", max_length=253)
+    data_version: str | None = Field(
+        default=None, description="dataVersion of the consumed data.", max_length=DATA_VERSION_MAX_LENGTH
+    )
     partition: str | None = Field(default=None, description="Partition of the consumed data.", max_length=253)
 
 
@@ -113,16 +132,26 @@ class Materialization(KassetModel):
 
     run: ObjectName = Field(description="Run that materialized the asset.")
     time: Timestamp = Field(description="When the materializing step finished.")
+    start_time: MicroTimestamp | None = Field(
+        default=None,
+        description="When the materializing step started. Of two materializations, the one that started later "
+        "is the newer and wins, however late the older one finishes.",
+    )
     data_version: str = Field(
-        description="Version of the data written: reported by the step, else the Run's uid.", max_length=253
+        description="Version of the data written: reported by the step, else the Run's uid.",
+        max_length=DATA_VERSION_MAX_LENGTH,
     )
     code_version: str | None = Field(default=None, description="spec.codeVersion at that time.", max_length=253)
     partition: str | None = Field(default=None, description="Partition materialized, if any.", max_length=253)
     metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Plain JSON metadata reported by the step (e.g. num_records)."
+        default_factory=dict,
+        description="Plain JSON metadata reported by the step (e.g. num_records); metadata larger than "
+        f"{MAX_MATERIALIZATION_METADATA_BYTES} bytes as JSON is replaced by a note saying so.",
     )
     result_ref: str | None = Field(
-        default=None, description="URI of the full result when it was too large for the message.", max_length=2048
+        default=None,
+        description="URI of the full result when it was too large for the message.",
+        max_length=RESULT_REF_MAX_LENGTH,
     )
     lineage: list[LineageEntry] = Field(
         default_factory=list,

@@ -8,6 +8,7 @@ Does not: define a resource kind (see `asset`, `job`, `run`) or produce CRD YAML
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -22,6 +23,10 @@ API_VERSION = f"{GROUP}/{VERSION}"
 NAME_MAX_LENGTH = 253
 #: Bound for free-text messages kept in status, so that status stays small (DESIGN §4).
 MESSAGE_MAX_LENGTH = 1024
+#: Longest dataVersion kept in status; longer reported versions are kept as their SHA-256 (71 characters).
+DATA_VERSION_MAX_LENGTH = 128
+#: Longest resultRef kept in status; a step reporting a longer URI is told so.
+RESULT_REF_MAX_LENGTH = 512
 
 
 def ensure_utc(value: datetime) -> datetime:
@@ -41,6 +46,19 @@ Timestamp = Annotated[
     datetime,
     AfterValidator(ensure_utc),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+]
+
+
+def format_micro_timestamp(value: datetime) -> str:
+    """Format like Kubernetes' metav1.MicroTime: RFC 3339, UTC, microseconds."""
+    return ensure_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+#: A point in time to the microsecond (metav1.MicroTime), for ordering events within one second.
+MicroTimestamp = Annotated[
+    datetime,
+    AfterValidator(ensure_utc),
+    PlainSerializer(format_micro_timestamp, return_type=str, when_used="json"),
 ]
 
 
@@ -92,3 +110,8 @@ def truncate_message(message: str | None, limit: int = MESSAGE_MAX_LENGTH) -> st
     if message is None or len(message) <= limit:
         return message
     return message[: limit - 3] + "..."
+
+
+def json_size(value: Any) -> int:
+    """Bytes of `value` as compact JSON, the way size limits of status are measured (ASCII-escaped)."""
+    return len(json.dumps(value, separators=(",", ":")))

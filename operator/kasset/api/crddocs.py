@@ -87,7 +87,8 @@ def render_kind(info: KindInfo) -> list[str]:
         f"short names {', '.join(f'`{n}`' for n in info.short_names)}, category `kasset`.",
         "",
     ]
-    for rule in schema.get("x-kubernetes-validations", []):
+    spec_rules = schema["properties"]["spec"].get("x-kubernetes-validations", [])
+    for rule in [*schema.get("x-kubernetes-validations", []), *spec_rules]:
         lines.append(f"- Rule: {rule['message']}.")
     columns = ", ".join(column["name"] for column in info.printer_columns if not column.get("priority"))
     lines += ["", f"`kubectl get` columns: {columns}.", "", "| Field | Type | Description |", "| --- | --- | --- |"]

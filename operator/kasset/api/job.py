@@ -24,6 +24,7 @@ from kasset.api.common import (
     Volume,
 )
 from kasset.api.conditions import Condition
+from kasset.api.storage import StorageTemplate
 
 #: Most steps one Run may have (assets plus explicit steps); bounds Run.status.steps (DESIGN §4).
 MAX_STEPS = 500
@@ -98,16 +99,16 @@ class JobSpec(KassetModel):
         max_length=MAX_STEPS,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
-    storage: str | None = Field(
+    storage: StorageTemplate | None = Field(
         default=None,
         description="URI template of where explicit steps write, with {namespace}, {run}, {step} and "
-        "{partition} placeholders. The operator default applies when omitted.",
-        max_length=2048,
+        "{partition} placeholders ({asset} is the step name). The operator default applies when omitted.",
     )
     params_schema: dict[str, Any] | None = Field(
         default=None,
-        description="JSON Schema of the Run params; the `default` of each top-level property fills in "
-        "params a Run does not give.",
+        description="JSON Schema of the Run params (draft 2020-12 unless `$schema` names another draft); the "
+        "`default` of each top-level property fills in params a Run does not give. Runs whose params do not "
+        "validate fail with reason InvalidParams; remote `$ref`s are not fetched.",
     )
     max_parallel_steps: int = Field(
         default=DEFAULT_MAX_PARALLEL_STEPS,

@@ -10,17 +10,33 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from kasset.api.base import API_VERSION, MESSAGE_MAX_LENGTH, KassetModel, ObjectMeta, ObjectName, Timestamp
+from kasset.api.base import (
+    API_VERSION,
+    DATA_VERSION_MAX_LENGTH,
+    RESULT_REF_MAX_LENGTH,
+    KassetModel,
+    ObjectMeta,
+    ObjectName,
+    MicroTimestamp,
+    Timestamp,
+)
 from kasset.api.common import AssetSelection
 from kasset.api.conditions import Condition
 from kasset.api.job import MAX_STEPS
 
 #: Most inline items a fan-out source keeps in status (larger lists travel by resultRef).
 MAX_INLINE_ITEMS = 1000
-#: Largest metadata (as compact JSON) an explicit step keeps in the Run's status: 500 steps stay < 256 KiB.
+#: Largest inline items list (as compact JSON) a fan-out source keeps in status; larger ones go by resultRef.
+MAX_INLINE_ITEMS_BYTES = 32 * 1024
+#: Largest metadata (as compact JSON) an explicit step keeps in the Run's status.
 MAX_STEP_METADATA_BYTES = 512
+#: Longest message of one step in status (the Run's Succeeded condition repeats the first failure's).
+STEP_MESSAGE_MAX_LENGTH = 256
+#: Largest Run status (compact JSON) the planner writes, far below etcd's request limit (1.5 MiB): past it,
+#: step details are dropped in a fixed order (see `kasset.planning.runstatus.bound_run_status`).
+MAX_RUN_STATUS_BYTES = 256 * 1024
 
 StepState = Literal["Pending", "Running", "Succeeded", "Failed", "Skipped"]
 TriggerType = Literal["Manual", "Schedule", "Sensor", "Backfill", "Automation"]
@@ -46,6 +62,12 @@ class Trigger(KassetModel):
 
 class RunSpec(KassetModel):
     """What to execute, with which params, for which partition."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "spec is immutable: create a new Run"}]
+        }
+    )
 
     job_ref: JobRef | None = Field(default=None, description="The Job to run; exactly one of jobRef and selection.")
     selection: AssetSelection | None = Field(
@@ -73,26 +95,33 @@ class StepStatus(KassetModel):
     state: StepState = Field(description="Pending, Running, Succeeded, Failed or Skipped.")
     job_name: str | None = Field(default=None, description="Name of the batch/v1 Job running the step.", max_length=63)
     attempts: int = Field(default=0, description="Pods started for the step, over all retries and items.", ge=0)
-    start_time: Timestamp | None = Field(default=None, description="When the step's Job was created.")
+    start_time: MicroTimestamp | None = Field(
+        default=None, description="When the step's Job was created (to the microsecond: it orders materializations)."
+    )
     completion_time: Timestamp | None = Field(default=None, description="When the step reached its final state.")
     message: str | None = Field(
         default=None,
         description="Why the step is in its state (the failure message for Failed).",
-        max_length=MESSAGE_MAX_LENGTH,
+        max_length=STEP_MESSAGE_MAX_LENGTH,
     )
     data_version: str | None = Field(
-        default=None, description="dataVersion reported by the step, else the Run's uid.", max_length=253
+        default=None,
+        description="dataVersion reported by the step, else the Run's uid.",
+        max_length=DATA_VERSION_MAX_LENGTH,
     )
     item_count: int | None = Field(
         default=None, description="Items the step reported (fan-out source) or processed (fan-out step).", ge=0
     )
     items: list[Any] | None = Field(
         default=None,
-        description="The reported items, kept only while a fan-out step needs them and small enough.",
+        description="The reported items, kept only while a fan-out step needs them and small enough (at most "
+        f"{MAX_INLINE_ITEMS} items and {MAX_INLINE_ITEMS_BYTES} bytes as JSON).",
         max_length=MAX_INLINE_ITEMS,
     )
     result_ref: str | None = Field(
-        default=None, description="URI of the full result when it was too large for the message.", max_length=2048
+        default=None,
+        description="URI of the full result when it was too large for the message.",
+        max_length=RESULT_REF_MAX_LENGTH,
     )
     metadata: dict[str, Any] | None = Field(
         default=None,
@@ -118,7 +147,8 @@ class RunStatus(KassetModel):
     progress: str | None = Field(default=None, description="Succeeded steps over all steps, e.g. 3/5.", max_length=32)
     steps: list[StepStatus] = Field(
         default_factory=list,
-        description=f"One entry per step, in dependency order (at most {MAX_STEPS}).",
+        description=f"One entry per step, in dependency order (at most {MAX_STEPS}). When the whole status would "
+        f"exceed {MAX_RUN_STATUS_BYTES} bytes, details no step needs any more are dropped first.",
         max_length=MAX_STEPS,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )

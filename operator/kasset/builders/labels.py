@@ -8,18 +8,19 @@ Does not: choose names of objects (see `kasset.planning.names`).
 
 from __future__ import annotations
 
+from kasset.api.contract import (  # re-exported: builders look here
+    ANNOTATION_ASSET,
+    ANNOTATION_PARTITION,
+    ANNOTATION_RUN,
+    ANNOTATION_STEP,
+    LABEL_ASSET,
+    LABEL_MANAGED_BY,
+    LABEL_PARTITION,
+    LABEL_RUN,
+    LABEL_STEP,
+    MANAGED_BY,
+)
 from kasset.planning.names import sanitize_label_value
-
-LABEL_RUN = "kasset.dev/run"
-LABEL_STEP = "kasset.dev/step"
-LABEL_ASSET = "kasset.dev/asset"
-LABEL_PARTITION = "kasset.dev/partition"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGED_BY = "kasset"
-ANNOTATION_RUN = "kasset.dev/run"
-ANNOTATION_STEP = "kasset.dev/step"
-ANNOTATION_ASSET = "kasset.dev/asset"
-ANNOTATION_PARTITION = "kasset.dev/partition"
 
 
 def build_step_labels(*, run: str, step: str, asset: str | None, partition: str | None) -> dict[str, str]:

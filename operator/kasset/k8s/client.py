@@ -1,8 +1,8 @@
 """A small, typed facade over the Kubernetes client: Kasset's custom objects, batch Jobs, pods, Events.
 
 Responses are decoded straight from JSON into dicts (`_preload_content=False`), which is both faster than the
-client's model classes and what the pydantic models parse. Creating an object that already exists returns
-the existing one with `created=False`: deterministic names make "already exists" mean "already done".
+client's model classes and what the pydantic models parse. Every call carries a timeout. Creating an object
+that already exists returns `created=False`: deterministic names make "already exists" mean "already done".
 """
 
 from __future__ import annotations
@@ -18,33 +18,42 @@ from kasset.k8s.errors import ApiError, from_api_exception
 
 GROUP = "kasset.dev"
 VERSION = "v1alpha1"
+#: Seconds to connect and to wait for a response of one (non-watch) API call.
+DEFAULT_TIMEOUT = (5.0, 30.0)
 log = logging.getLogger("kasset.k8s")
 
 
-def connect(kubeconfig: str | None = None) -> client.ApiClient:
-    """An ApiClient from `kubeconfig`, $KUBECONFIG, or the in-cluster service account, in that order."""
+def connect(kubeconfig: str | None = None, *, qps_pool: int = 32) -> client.ApiClient:
+    """An ApiClient from `kubeconfig`, $KUBECONFIG, or the in-cluster service account, in that order, with a
+    connection pool large enough for the operator's workers and watches."""
     try:
-        return config.new_client_from_config(config_file=kubeconfig)
+        api = config.new_client_from_config(config_file=kubeconfig)
     except config.ConfigException:
         config.load_incluster_config()
-        return client.ApiClient()
+        api = client.ApiClient()
+    api.rest_client.pool_manager.connection_pool_kw["maxsize"] = qps_pool
+    return api
 
 
 class Kube:
-    def __init__(self, api: client.ApiClient):
+    def __init__(self, api: client.ApiClient, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
         self.api = api
+        self.timeout = timeout
         self.custom = client.CustomObjectsApi(api)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
 
     # -- plumbing --------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _call(what: str, fn, *args, **kwargs) -> Any:
+    def _call(self, what: str, fn, *args, **kwargs) -> Any:
         try:
-            response = fn(*args, _preload_content=False, **kwargs)
+            response = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
         except client.ApiException as exc:
             raise from_api_exception(exc, what=what) from None
+        except Exception as exc:  # urllib3 timeouts and connection errors: temporary by definition
+            if type(exc).__module__.startswith(("urllib3", "socket", "ssl")) or isinstance(exc, OSError):
+                raise ApiError(f"{what}: {type(exc).__name__}: {exc}") from None
+            raise
         return json.loads(response.data or b"null")
 
     # -- Kasset's custom objects -----------------------------------------------------------------------
@@ -53,13 +62,13 @@ class Kube:
         return self._call(f"get {plural}/{name}", self.custom.get_namespaced_custom_object,
                           GROUP, VERSION, namespace, plural, name)
 
-    def list(self, plural: str, namespace: str, *, label_selector: str | None = None) -> list[dict]:
-        kwargs = {"label_selector": label_selector} if label_selector else {}
+    def list(self, plural: str, namespace: str) -> list[dict]:
+        """Every object of a kind in a namespace: for tools and the demo. Reconcilers read the cache instead."""
         return self._call(f"list {plural}", self.custom.list_namespaced_custom_object,
-                          GROUP, VERSION, namespace, plural, **kwargs)["items"]
+                          GROUP, VERSION, namespace, plural)["items"]
 
-    def create(self, plural: str, namespace: str, body: dict) -> tuple[dict, bool]:
-        """Create, or return the existing object of the same name: (object, created)."""
+    def create(self, plural: str, namespace: str, body: dict) -> tuple[dict | None, bool]:
+        """Create; (the object, True), or (None, False) when one of that name exists already."""
         name = body["metadata"]["name"]
         try:
             return self._call(f"create {plural}/{name}", self.custom.create_namespaced_custom_object,
@@ -67,7 +76,7 @@ class Kube:
         except ApiError as exc:
             if exc.status != 409:
                 raise
-        return self.get(plural, namespace, name), False
+        return None, False
 
     def delete(self, plural: str, namespace: str, name: str) -> None:
         """Delete with background propagation (owned step Jobs and pods go too); gone already is fine."""
@@ -80,31 +89,41 @@ class Kube:
 
     def replace_status(self, plural: str, obj: dict, status: dict) -> dict:
         """Write `status` whole (the status subresource's PUT), guarded by `obj`'s resourceVersion: if the
-        object changed since it was read, this raises Conflict instead of overwriting newer news."""
+        object changed since it was read, this raises Conflict instead of overwriting newer news. `obj` needs
+        only apiVersion, kind and metadata (name, namespace, resourceVersion): the server keeps the spec."""
         meta = obj["metadata"]
-        body = {**obj, "status": status}
+        body = {"apiVersion": obj.get("apiVersion", f"{GROUP}/{VERSION}"), "kind": obj["kind"],
+                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                             "resourceVersion": meta["resourceVersion"]},
+                "status": status}
         return self._call(f"update {plural}/{meta['name']}/status",
                           self.custom.replace_namespaced_custom_object_status,
                           GROUP, VERSION, meta["namespace"], plural, meta["name"], body)
 
     # -- batch Jobs and pods ----------------------------------------------------------------------------
 
-    def list_jobs(self, namespace: str, *, label_selector: str) -> list[dict]:
-        return self._call("list jobs", self.batch.list_namespaced_job, namespace,
-                          label_selector=label_selector)["items"]
-
-    def create_job(self, namespace: str, body: dict) -> tuple[dict, bool]:
+    def create_job(self, namespace: str, body: dict) -> bool:
+        """Create a batch/v1 Job; False when one of that name exists already."""
         name = body["metadata"]["name"]
         try:
-            return self._call(f"create job {name}", self.batch.create_namespaced_job, namespace, body), True
+            self._call(f"create job {name}", self.batch.create_namespaced_job, namespace, body)
+            return True
         except ApiError as exc:
             if exc.status != 409:
                 raise
-        return self._call(f"get job {name}", self.batch.read_namespaced_job, name, namespace), False
+        return False
 
-    def list_pods(self, namespace: str, *, label_selector: str) -> list[dict]:
-        return self._call("list pods", self.core.list_namespaced_pod, namespace,
-                          label_selector=label_selector)["items"]
+    def get_job(self, namespace: str, name: str) -> dict:
+        return self._call(f"get job {name}", self.batch.read_namespaced_job, name, namespace)
+
+    def list_pods(self, namespace: str, *, label_selector: str, field_selector: str | None = None,
+                  limit: int | None = None) -> list[dict]:
+        kwargs: dict[str, Any] = {"label_selector": label_selector}
+        if field_selector:
+            kwargs["field_selector"] = field_selector
+        if limit:
+            kwargs["limit"] = limit
+        return self._call("list pods", self.core.list_namespaced_pod, namespace, **kwargs)["items"]
 
     # -- Events -----------------------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
 """The adapter's error tree: every `ApiException` becomes one of these, by HTTP status.
 
-    ApiError            any other failure of a call (temporary: the reconcile is retried)
+    ApiError            any other failure of a call (temporary: the reconcile is retried with backoff)
     ├── NotFound        404: the object is gone
-    └── Conflict        409: a stale resourceVersion on update (re-read and plan again)
+    ├── Conflict        409: a stale resourceVersion on update (re-read and plan again)
+    ├── Gone            410: a watch's resourceVersion is too old (list again)
+    └── Rejected        400, 403, 422: the server refuses this request as it is (invalid, forbidden, over
+                        quota); repeating it changes nothing, so it is reported, not retried
 """
 
 from __future__ import annotations
@@ -24,6 +27,14 @@ class Conflict(ApiError):
     pass
 
 
+class Gone(ApiError):
+    pass
+
+
+class Rejected(ApiError):
+    pass
+
+
 def from_api_exception(exc, *, what: str) -> ApiError:
     """Translate a kubernetes.client ApiException into our tree, keeping the server's message."""
     message = exc.reason or ""
@@ -31,5 +42,5 @@ def from_api_exception(exc, *, what: str) -> ApiError:
         message = json.loads(exc.body).get("message", message)
     except (TypeError, ValueError, AttributeError):
         pass
-    cls = {404: NotFound, 409: Conflict}.get(exc.status, ApiError)
+    cls = {400: Rejected, 403: Rejected, 404: NotFound, 409: Conflict, 410: Gone, 422: Rejected}.get(exc.status, ApiError)
     return cls(f"{what}: {message}", status=exc.status)

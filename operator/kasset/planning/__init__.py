@@ -6,15 +6,18 @@ Kubernetes client. Problems with the input (a cycle, a missing dependency) come 
 
 Entry points:
 - `plan_run`          a Run: which step Jobs to create, the new status, materializations, eager follow-ups
+- `derive_asset_facts` an Asset's facts (resolved? stale?) from its direct upstreams' facts
 - `plan_asset_status` an Asset: Materialized / Stale / DependenciesResolved conditions and stale reasons
-- `apply_materialization` an Asset's status after a Run materialized it (record + conditions)
+- `apply_materialization` an Asset's status after a Run materialized it (newer wins, exactly once)
 - `plan_job_status`   a Job: the Ready condition (does it resolve to a DAG?)
 - `plan_eager_runs`   Runs for Eager assets downstream of fresh materializations
 - `select_runs_to_prune` finished Runs beyond a Job's history limits
 - `parse_step_result` the termination message of a step pod
 """
 
-from kasset.planning.assets import apply_materialization, plan_asset_status, plan_job_status
+from kasset.planning.asset import apply_materialization, plan_asset_status, supersedes
+from kasset.planning.catalog import AssetCatalog, AssetFacts, DictCatalog, derive_asset_facts, find_pending_cycle
+from kasset.planning.job import plan_job_status
 from kasset.planning.automation import plan_eager_runs
 from kasset.planning.dag import Problem
 from kasset.planning.history import select_runs_to_prune
@@ -26,6 +29,12 @@ from kasset.planning.settings import PlanSettings
 from kasset.planning.staleness import Staleness, assess_staleness
 
 __all__ = [
+    "AssetCatalog",
+    "AssetFacts",
+    "DictCatalog",
+    "derive_asset_facts",
+    "find_pending_cycle",
+    "supersedes",
     "ObservedJob",
     "PlanEvent",
     "PlanSettings",

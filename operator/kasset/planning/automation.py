@@ -14,41 +14,40 @@ from collections.abc import Iterable, Mapping
 
 from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection
+from kasset.api.contract import LABEL_SOURCE_RUN, LABEL_TRIGGER
 from kasset.api.run import RunSpec, Trigger
+from kasset.planning.catalog import AssetCatalog, as_catalog
 from kasset.planning.model import RunRequest
 from kasset.planning.names import derived_run_name, sanitize_label_value
 
-LABEL_TRIGGER = "kasset.dev/trigger"
-LABEL_SOURCE_RUN = "kasset.dev/source-run"
 
 
 def find_eager_assets(
-    materialized: Iterable[str], assets: Mapping[str, Asset], *, exclude: Iterable[str] = ()
+    materialized: Iterable[str], assets: Mapping[str, Asset] | AssetCatalog, *, exclude: Iterable[str] = ()
 ) -> list[str]:
     """Eager assets to materialize after `materialized`, sorted by name; `exclude` (e.g. assets the source Run
-    attempted and failed) are never chosen."""
+    attempted and failed) are never chosen. Walks only the dependants of what was chosen so far."""
+    catalog = as_catalog(assets)
     fresh = set(materialized)
     skip = fresh | set(exclude)
     chosen: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(assets):
-            asset = assets[name]
-            if name in skip or name in chosen or asset.spec.automation != "Eager":
-                continue
-            deps = [dep.asset for dep in asset.spec.deps]
-            triggered = any(dep in fresh or dep in chosen for dep in deps)
-            if triggered and all(_available(dep, fresh | chosen, assets) for dep in deps):
-                chosen.add(name)
-                changed = True
+    pending = sorted({d for name in fresh for d in catalog.dependants(name)})
+    while pending:
+        name = pending.pop()
+        asset = catalog.get(name)
+        if name in skip or name in chosen or asset is None or asset.spec.automation != "Eager":
+            continue
+        deps = [dep.asset for dep in asset.spec.deps]
+        if all(_available(dep, fresh | chosen, catalog) for dep in deps):
+            chosen.add(name)
+            pending.extend(sorted(catalog.dependants(name)))
     return sorted(chosen)
 
 
-def _available(name: str, fresh: set[str], assets: Mapping[str, Asset]) -> bool:
+def _available(name: str, fresh: set[str], catalog: AssetCatalog) -> bool:
     if name in fresh:
         return True
-    upstream = assets.get(name)
+    upstream = catalog.get(name)
     return upstream is not None and upstream.status.last_materialization is not None
 
 
@@ -59,7 +58,7 @@ def plan_eager_runs(
     source_run: str,
     source_uid: str | None,
     partition: str | None,
-    assets: Mapping[str, Asset],
+    assets: Mapping[str, Asset] | AssetCatalog,
 ) -> tuple[RunRequest, ...]:
     """At most one RunRequest materializing the Eager assets downstream of `materialized` (asset names).
     `attempted` are the assets the source Run tried (none of them is chosen again)."""

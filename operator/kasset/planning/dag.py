@@ -8,6 +8,8 @@ Does not: know about assets, steps or Kubernetes (see `graph` for how a Run's st
 
 from __future__ import annotations
 
+import graphlib
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +24,8 @@ class Problem:
     reason: str
     message: str
     transient: bool = False
+    #: The object whose absence is the problem (MissingDependency), so a stale problem can be recognized.
+    subject: str | None = None
 
 
 def find_missing_dependencies(graph: Graph) -> Problem | None:
@@ -64,32 +68,61 @@ def find_cycle(graph: Graph) -> tuple[str, ...] | None:
 
 
 def order_topologically(graph: Graph) -> tuple[str, ...] | Problem:
-    """Order the nodes so that every node comes after its dependencies; ties in name order.
+    """Order the nodes so that every node comes after its dependencies; among ready nodes, by name
+    (`graphlib.TopologicalSorter`, fed one smallest ready node at a time).
 
     Returns a `Problem` (MissingDependency or DependencyCycle) when no such order exists.
     """
     missing = find_missing_dependencies(graph)
     if missing is not None:
         return missing
-    cycle = find_cycle(graph)
-    if cycle is not None:
+    ordered, blocked = order_topologically_partial(graph)
+    if blocked:
+        cycle = find_cycle({node: graph[node] for node in blocked}) or tuple(sorted(blocked))
         return Problem("DependencyCycle", "dependency cycle: " + " -> ".join(cycle))
-    remaining = {node: set(deps) for node, deps in graph.items()}
+    return ordered
+
+
+def order_topologically_partial(graph: Graph) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(the nodes that can be ordered, in order; the nodes on or downstream of a cycle). Dependencies that are
+    not nodes are ignored."""
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for node, deps in graph.items():
+        sorter.add(node, *(dep for dep in deps if dep in graph))
+    try:
+        sorter.prepare()
+    except graphlib.CycleError:
+        return _order_around_cycles(graph)
+    ready = list(sorter.get_ready())
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        sorter.done(node)
+        for nxt in sorter.get_ready():
+            heapq.heappush(ready, nxt)
+    return tuple(order), frozenset()
+
+
+def _order_around_cycles(graph: Graph) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Kahn's algorithm where graphlib refuses a cyclic graph: what remains is blocked by a cycle."""
+    remaining = {node: {dep for dep in deps if dep in graph} for node, deps in graph.items()}
     dependents: dict[str, list[str]] = {node: [] for node in graph}
     for node, deps in remaining.items():
         for dep in deps:
             dependents[dep].append(node)
-    ready = sorted(node for node, deps in remaining.items() if not deps)
+    ready = [node for node, deps in remaining.items() if not deps]
+    heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        node = ready.pop(0)
+        node = heapq.heappop(ready)
         order.append(node)
         for child in dependents[node]:
             remaining[child].discard(node)
             if not remaining[child]:
-                ready.append(child)
-        ready.sort()
-    return tuple(order)
+                heapq.heappush(ready, child)
+    return tuple(order), frozenset(graph) - frozenset(order)
 
 
 def collect_upstream(graph: Graph, roots: Iterable[str]) -> set[str]:

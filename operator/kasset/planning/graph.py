@@ -2,7 +2,8 @@
 in topological order.
 
 Asset steps depend on their upstream assets that are in the Run; upstream assets outside the Run become
-*external inputs*, read from their current materialization. Problems come back as `Problem` values:
+*external inputs*, read from their current materialization. Problems upstream of the chosen assets come from
+their derived facts (see `catalog`): resolving a graph costs the size of the selection, not of the namespace. Problems come back as `Problem` values:
 AssetNotFound / MissingDependency (transient: the object may be created shortly), DependencyCycle,
 InvalidSpec and TooManySteps (need a spec change).
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection, Container, Volume
 from kasset.api.job import Job, Step
-from kasset.planning.dag import Problem, collect_downstream, collect_upstream, find_cycle, order_topologically
+from kasset.planning.catalog import AssetCatalog, as_catalog, derive_asset_facts
+from kasset.planning.dag import Problem, order_topologically
 from kasset.planning.settings import PlanSettings
 from kasset.planning.storage import find_unknown_placeholders
 
@@ -54,31 +56,48 @@ class StepGraph:
         return frozenset(node.fan_out_from for node in self.steps if node.fan_out_from)
 
 
-def dependency_graph(assets: Mapping[str, Asset]) -> dict[str, tuple[str, ...]]:
-    """asset name → names of the assets it depends on, for every asset of the namespace."""
-    return {name: tuple(dep.asset for dep in asset.spec.deps) for name, asset in assets.items()}
-
-
-def select_assets(selection: AssetSelection, assets: Mapping[str, Asset]) -> frozenset[str] | Problem:
-    """The names a selection covers, grown upstream and/or downstream; AssetNotFound for unknown names."""
-    unknown = sorted(name for name in selection.assets if name not in assets)
+def select_assets(
+    selection: AssetSelection, assets: Mapping[str, Asset] | AssetCatalog
+) -> frozenset[str] | Problem:
+    """The names a selection covers, grown upstream and/or downstream; AssetNotFound for unknown names, and
+    the facts' MissingDependency/DependencyCycle for problems anywhere upstream of a chosen asset (so a Run of
+    one asset never walks its whole upstream closure)."""
+    catalog = as_catalog(assets)
+    unknown = sorted(name for name in selection.assets if catalog.get(name) is None)
     if unknown:
         return Problem("AssetNotFound", f"selection.assets: Asset {', '.join(unknown)} not found", transient=True)
-    graph = dependency_graph(assets)
     chosen = set(selection.assets)
     if selection.upstream:
-        chosen |= collect_upstream(graph, selection.assets)
+        chosen |= _walk(selection.assets, lambda name: [d.asset for d in _deps(catalog, name)])
     if selection.downstream:
-        chosen |= collect_downstream(graph, selection.assets)
-    missing = sorted(name for name in chosen if name not in assets)
+        chosen |= _walk(selection.assets, catalog.dependants)
+    missing = sorted(name for name in chosen if catalog.get(name) is None)
+    for name in sorted(chosen - set(missing)):
+        facts = catalog.facts(name) or derive_asset_facts(catalog.get(name), catalog)
+        if facts is None:
+            return Problem("DependenciesPending", f"Asset {name}: dependencies not derived yet", transient=True)
+        if facts.problem is not None:
+            return Problem(facts.problem.reason, f"Asset {name} {facts.problem.message}",
+                           transient=facts.problem.transient)
     if missing:
         return Problem("MissingDependency", f"upstream Asset {', '.join(missing)} not found", transient=True)
-    # An upstream cycle leaves the lineage of every asset downstream of it undefined, selected or not.
-    closure = collect_upstream(graph, chosen)
-    cycle = find_cycle({name: graph.get(name, ()) for name in closure})
-    if cycle:
-        return Problem("DependencyCycle", f"dependency cycle among Assets: {' -> '.join(cycle)}")
     return frozenset(chosen)
+
+
+def _deps(catalog: AssetCatalog, name: str):
+    asset = catalog.get(name)
+    return asset.spec.deps if asset is not None else ()
+
+
+def _walk(roots, neighbours) -> set[str]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(neighbours(name))
+    return seen
 
 
 def build_asset_node(asset_name: str, asset: Asset, *, selected: frozenset[str], settings: PlanSettings) -> StepNode:
@@ -118,24 +137,23 @@ def resolve_step_graph(
     *,
     selection: AssetSelection | None,
     steps: Sequence[Step],
-    assets: Mapping[str, Asset],
+    assets: Mapping[str, Asset] | AssetCatalog,
     max_parallel_steps: int,
     storage: str | None = None,
     settings: PlanSettings = PlanSettings(),
 ) -> StepGraph | Problem:
     """The step graph of a selection plus explicit steps, or the Problem that prevents it."""
     selected: frozenset[str] = frozenset()
+    catalog = as_catalog(assets)
     if selection is not None:
-        chosen = select_assets(selection, assets)
+        chosen = select_assets(selection, catalog)
         if isinstance(chosen, Problem):
             return chosen
         selected = chosen
-    nodes = {name: build_asset_node(name, assets[name], selected=selected, settings=settings) for name in selected}
-    for node in nodes.values():
-        missing = [dep for dep in node.external_inputs if dep not in assets]
-        if missing:
-            message = f"Asset {node.name} spec.deps: Asset {', '.join(missing)} not found"
-            return Problem("MissingDependency", message, transient=True)
+    if len(selected) > settings.max_steps:
+        return Problem("TooManySteps", f"{len(selected)} steps; a Run may have at most {settings.max_steps}")
+    nodes = {name: build_asset_node(name, catalog.get(name), selected=selected, settings=settings)
+             for name in sorted(selected)}
     for step in steps:
         if step.name in nodes:
             return Problem("InvalidSpec", f"spec.steps: step {step.name} has the name of a selected asset")
@@ -176,7 +194,7 @@ def _check_node(node: StepNode, nodes: Mapping[str, StepNode]) -> Problem | None
     return None
 
 
-def resolve_job_graph(job: Job, assets: Mapping[str, Asset], *, settings: PlanSettings) -> StepGraph | Problem:
+def resolve_job_graph(job: Job, assets: Mapping[str, Asset] | AssetCatalog, *, settings: PlanSettings) -> StepGraph | Problem:
     """The step graph of a Job: its asset selection plus its explicit steps."""
     return resolve_step_graph(
         selection=job.spec.selection,

@@ -62,6 +62,7 @@ def build_materialization(
     return Materialization(
         run=run_name,
         time=step.completion_time or now,
+        start_time=step.start_time,
         data_version=step.data_version or run_name,
         code_version=asset.spec.code_version,
         partition=partition,

@@ -7,7 +7,8 @@ Policy, in short:
 - Fail fast: after a step fails, nothing new starts; steps not started become Skipped; running steps finish.
   The Run then gets Succeeded=False with reason StepFailed and the step's own message.
 - A missing Job or Asset is waited for (`missingReferenceGraceSeconds` after creation), then fails the Run;
-  a cycle or invalid spec fails it at once.
+  a cycle, an invalid spec, an invalid Job or params that its paramsSchema refuses fail it at once, before
+  any step runs.
 - The step graph is re-resolved on every reconcile (level-based); editing Assets mid-run affects only steps
   not launched yet. A step's final state in status is never revised.
 
@@ -26,11 +27,13 @@ from kasset.api.conditions import find_condition
 from kasset.api.job import Job
 from kasset.api.run import TERMINAL_STATES, Run, StepStatus
 from kasset.planning.automation import plan_eager_runs
+from kasset.planning.catalog import AssetCatalog, as_catalog
 from kasset.planning.context import build_step_context, resolve_params
 from kasset.planning.dag import Problem
 from kasset.planning.graph import StepGraph, StepNode, resolve_job_graph, resolve_step_graph
 from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepLaunch
 from kasset.planning.names import step_job_name
+from kasset.planning.params import check_params_schema, validate_params
 from kasset.planning.runstatus import SUCCEEDED, assemble_status, record_materializations, with_outcome
 from kasset.planning.settings import PlanSettings
 from kasset.planning.steps import observe_step, settle_pending
@@ -43,12 +46,22 @@ def is_run_finished(run: Run) -> bool:
 
 
 def resolve_run_graph(
-    *, run: Run, job: Job | None, assets: Mapping[str, Asset], settings: PlanSettings
+    *, run: Run, job: Job | None, assets: AssetCatalog, settings: PlanSettings, job_problem: str | None = None
 ) -> StepGraph | Problem:
-    """The step graph of the Run's Job (JobNotFound if it is absent) or of its ad-hoc selection."""
+    """The step graph of the Run's Job (JobNotFound if it is absent, InvalidJob if it exists but its spec is
+    invalid) or of its ad-hoc selection. A Run of a Job also gets its params checked against paramsSchema."""
     if run.spec.job_ref is not None:
+        name = run.spec.job_ref.name
+        if job_problem is not None:
+            return Problem("InvalidJob", f"spec.jobRef: Job {name} is invalid: {job_problem}")
         if job is None:
-            return Problem("JobNotFound", f"spec.jobRef: Job {run.spec.job_ref.name} not found", transient=True)
+            return Problem("JobNotFound", f"spec.jobRef: Job {name} not found", transient=True)
+        schema_problem = check_params_schema(job.spec.params_schema)
+        if schema_problem is not None:
+            return Problem("InvalidJob", f"spec.jobRef: Job {name} {schema_problem.message}")
+        params_problem = validate_params(resolve_params(run, job), job.spec.params_schema)
+        if params_problem is not None:
+            return params_problem
         return resolve_job_graph(job, assets, settings=settings)
     if run.spec.selection is None:
         return Problem("InvalidSpec", "exactly one of spec.jobRef and spec.selection must be set")
@@ -62,20 +75,23 @@ def plan_run(
     *,
     run: Run,
     job: Job | None,
-    assets: Mapping[str, Asset],
+    assets: Mapping[str, Asset] | AssetCatalog,
     observed: Mapping[str, ObservedJob],
     now: datetime,
     earlier_unfinished_runs: int = 0,
     settings: PlanSettings = PlanSettings(),
+    job_problem: str | None = None,
 ) -> RunPlan:
-    """Plan the Run. `job`: the Job named by spec.jobRef (None if absent or not referenced); `assets`: every
-    Asset of the namespace by name; `observed`: the Run's step Jobs by name; `earlier_unfinished_runs`: other
-    unfinished Runs of the same Job created earlier (for maxConcurrentRuns)."""
+    """Plan the Run. `job`: the Job named by spec.jobRef (None if absent or not referenced; `job_problem` says
+    why it is invalid when it exists but does not parse); `assets`: the namespace's Assets (a catalog, or a
+    mapping by name); `observed`: the Run's step Jobs by name; `earlier_unfinished_runs`: other unfinished Runs
+    of the same Job created earlier (for maxConcurrentRuns)."""
     now = ensure_utc(now)
     if is_run_finished(run):
         status = run.status.model_copy(update={"observed_generation": run.metadata.generation})
         return RunPlan(status=status, finished=True)
-    graph = resolve_run_graph(run=run, job=job, assets=assets, settings=settings)
+    assets = as_catalog(assets)
+    graph = resolve_run_graph(run=run, job=job, assets=assets, settings=settings, job_problem=job_problem)
     if isinstance(graph, Problem):
         return plan_problem(run, graph, now=now, settings=settings)
     limit = job.spec.max_concurrent_runs if job is not None and run.spec.job_ref is not None else None

@@ -2,22 +2,22 @@
 
 An asset is stale when it was never materialized, when its codeVersion changed since, or when an upstream
 asset holds data other than what the last materialization consumed: a different dataVersion when both sides
-know one, else a different run. Lineage entries of another partition are not compared (a new partition
-upstream makes the downstream partition missing, not stale). Upstream staleness is not propagated: once the
-upstream re-materializes, the downstream becomes stale by the rules above.
+know one, else a different run; or when an upstream is itself stale (staleness is transitive: bumping a
+codeVersion makes everything downstream stale, each naming the upstream it comes through). Lineage entries of
+another partition are not compared (a new partition upstream makes the downstream partition missing, not stale).
 
 Does not: write conditions (see `assets`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from kasset.api.asset import MAX_STALE_REASONS, Asset, LineageEntry, Materialization
 
 #: Reasons by priority; the Stale condition carries the first that applies.
-REASON_ORDER = ("NeverMaterialized", "CodeVersionChanged", "UpstreamChanged")
+REASON_ORDER = ("NeverMaterialized", "CodeVersionChanged", "UpstreamChanged", "UpstreamStale")
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,19 @@ class Staleness:
         return "; ".join(self.reasons) if self.reasons else "materialized from the current upstream data and code"
 
 
-def assess_staleness(asset: Asset, assets: Mapping[str, Asset]) -> Staleness:
-    """Judge `asset` against its upstream Assets (`assets`: every Asset of the namespace by name)."""
+def assess_staleness(
+    asset: Asset, assets: Mapping[str, Asset], *, stale_upstreams: Iterable[tuple[str, Staleness]] = ()
+) -> Staleness:
+    """Judge `asset` against its upstream Assets (`assets`: at least its direct upstreams by name) and the
+    upstreams known to be stale themselves (`stale_upstreams`: name and its staleness)."""
     last = asset.status.last_materialization
-    if last is None:
-        return Staleness(True, "NeverMaterialized", ("never materialized",))
     found: list[tuple[str, str]] = []
+    if last is None:
+        found.append(("NeverMaterialized", "never materialized"))
+    for name, upstream_staleness in stale_upstreams:
+        found.append(("UpstreamStale", f"upstream {name} is stale ({upstream_staleness.reason})"))
+    if last is None:
+        return _verdict(found)
     if asset.spec.code_version != last.code_version:
         line = f"codeVersion changed from {last.code_version} to {asset.spec.code_version}"
         found.append(("CodeVersionChanged", line))
@@ -49,6 +56,10 @@ def assess_staleness(asset: Asset, assets: Mapping[str, Asset]) -> Staleness:
         line = compare_upstream(dep.asset, consumed.get(dep.asset), current)
         if line is not None:
             found.append(("UpstreamChanged", line))
+    return _verdict(found)
+
+
+def _verdict(found: list[tuple[str, str]]) -> Staleness:
     if not found:
         return Staleness(False, "UpToDate")
     found.sort(key=lambda pair: REASON_ORDER.index(pair[0]))

@@ -1,11 +1,14 @@
-"""Reconcilers: observe → plan (pure, `kasset.planning`) → apply → write status, one per kind.
+"""Reconcilers, one module per kind: read the watch-fed cache → plan (pure, `kasset.planning`) → write
+through the API → enqueue what the change affects.
 
-Level-based and idempotent: each call reads the current state from the API, so it may be called any number
-of times, from any trigger (create/update/resume, a child Job's event, the safety-net timer).
+Level-based and idempotent: each call works from the cache's current state, so it may be called any number
+of times, from any trigger (the object's own event, a child Job's event, an upstream's facts changing, the
+safety-net timer). The work queue never gives the same object to two workers at once.
 """
 
-from kasset.reconcilers.context import Context
-from kasset.reconcilers.definitions import reconcile_asset, reconcile_job, reconcile_namespace_definitions
+from kasset.reconcilers.asset import reconcile_asset
+from kasset.reconcilers.job import reconcile_job
 from kasset.reconcilers.run import reconcile_run
+from kasset.reconcilers.runtime import Runtime
 
-__all__ = ["Context", "reconcile_asset", "reconcile_job", "reconcile_namespace_definitions", "reconcile_run"]
+__all__ = ["Runtime", "reconcile_asset", "reconcile_job", "reconcile_run"]

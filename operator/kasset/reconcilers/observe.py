@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from kasset.api.contract import JOB_NAME_LABELS
 from kasset.planning import ObservedJob, parse_step_result
 
-JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 
 
 def observe_jobs(jobs: Iterable[dict], pods: Iterable[dict]) -> dict[str, ObservedJob]:

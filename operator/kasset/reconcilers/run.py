@@ -1,163 +1,207 @@
-"""Reconcile one Run: observe its step Jobs, plan, launch what is ready, record materializations, write status.
+"""Reconcile one Run: observe its step Jobs (from the cache), plan, launch what is ready, record
+materializations, write status.
 
 Restart safety comes from the planner's deterministic Job names: a Job that exists is "already launched",
-so a reconcile interrupted anywhere (before or after a create, before the status write) repeats harmlessly.
-The status write carries the resourceVersion that was planned from, so a stale plan never overwrites a
-newer status: on Conflict the Run is read again and planned again at once.
+so a reconcile interrupted anywhere repeats harmlessly. A materialization is recorded on its Asset *before*
+the Run's status counts its step Succeeded, and recording the same Run's materialization again is a no-op,
+so it is recorded exactly once across conflicts, retries and restarts. A step Job the API server rejects
+(422 invalid, 403 forbidden or over quota) becomes a Failed step carrying the server's message. Pods are read
+only when a step Job has just finished and its outcome is not recorded yet (one targeted list).
+
+Does not: decide anything (see `kasset.planning.run`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from pydantic import ValidationError
-
-from kasset.api.asset import Asset
-from kasset.api.base import to_manifest
+from kasset.api.base import API_VERSION, to_manifest
 from kasset.api.job import Job
-from kasset.api.run import Run
-from kasset.builders.labels import select_run_jobs
+from kasset.api.run import TERMINAL_STATES, Run
 from kasset.builders.stepjob import build_step_job
-from kasset.k8s import Conflict, NotFound
-from kasset.planning import RunPlan, apply_materialization, plan_run
+from kasset.k8s import ApiError, Conflict, NotFound, Rejected
+from kasset.planning import ObservedJob, RunPlan, apply_materialization, plan_run
 from kasset.planning.history import count_unfinished_earlier_runs, select_runs_to_prune
 from kasset.planning.run import is_run_finished
-from kasset.reconcilers.context import Context
-from kasset.reconcilers.definitions import invalid_spec_status, load_assets, reconcile_namespace_definitions
-from kasset.reconcilers.observe import observe_jobs
+from kasset.reconcilers.observe import observe_job
+from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.status import describe_invalid, model_meta, write_invalid_status, write_status
+from kasset.runtime.cache import Invalid, NamespaceCache
 
 log = logging.getLogger("kasset.run")
 CONFLICT_RETRIES = 5
+#: Reasons of a Run waiting for an object to appear: such Runs are reconciled when Assets or Jobs appear.
+WAITING_REASONS = frozenset({"JobNotFound", "AssetNotFound", "MissingDependency", "DependenciesPending"})
 
 
-def reconcile_run(ctx: Context, namespace: str, name: str) -> float | None:
+def reconcile_run(rt: Runtime, namespace: str, name: str) -> float | None:
     """Bring Run `namespace/name` one step closer to done; return seconds after which to look again, if any
     (a wait that no watch will announce), else None."""
-    with ctx.lock("Run", namespace, name):
+    ns = rt.cache.namespace(namespace)
+    run = ns.runs.valid.get(name)
+    if run is None:
+        invalid = ns.runs.invalid.get(name)
+        if invalid is not None:
+            write_invalid_status(rt, "runs", invalid.raw, invalid.error, outcome="Succeeded")
+        return None
+    for _attempt in range(CONFLICT_RETRIES):
+        if run.metadata.deletion_timestamp is not None or _settled(run):
+            return None
+        plan = _plan_and_launch(rt, ns, run)
+        _record_materializations(rt, ns, plan)
+        _request_runs(rt, ns, run, plan)
         try:
-            raw = ctx.kube.get("runs", namespace, name)
-        except NotFound:
-            return None
-        if raw["metadata"].get("deletionTimestamp"):
-            return None
-        try:
-            run = Run.model_validate(raw)
-        except ValidationError as exc:
-            ctx.kube.replace_status("runs", raw, invalid_spec_status(raw, exc, now=ctx.clock(), outcome="Succeeded"))
-            return None
-        for _attempt in range(CONFLICT_RETRIES):
-            if _settled(run):
+            written = write_status(rt, "runs", model_meta(run), to_manifest(run.status), to_manifest(plan.status))
+        except Conflict:
+            run = _read_fresh(rt, ns, name)
+            if run is None:
                 return None
-            plan = _plan(ctx, run)
-            if _apply(ctx, raw, run, plan):
-                return plan.requeue_after
-            raw = ctx.kube.get("runs", namespace, name)  # changed while planning: plan again from fresh
-            run = Run.model_validate(raw)
-        return ctx.plan_settings.requeue_seconds
+            continue
+        if written:
+            _announce(rt, ns, run, plan)
+        return plan.requeue_after
+    return rt.plan_settings.requeue_seconds
 
 
 def _settled(run: Run) -> bool:
     return is_run_finished(run) and run.status.observed_generation == run.metadata.generation
 
 
-def _plan(ctx: Context, run: Run) -> RunPlan:
-    namespace = run.metadata.namespace
-    assets = load_assets(ctx, namespace)
-    job = None
+def _read_fresh(rt: Runtime, ns: NamespaceCache, name: str) -> Run | None:
+    try:
+        ns.put_run(rt.kube.get("runs", ns.name, name))
+    except NotFound:
+        return None
+    return ns.runs.valid.get(name)
+
+
+def _plan_and_launch(rt: Runtime, ns: NamespaceCache, run: Run) -> RunPlan:
+    """Plan, create the planned step Jobs, and plan again while the API server rejects some (each rejection
+    becomes a failed observation of that Job)."""
+    job, job_problem = _find_job(ns, run)
     earlier = 0
-    if run.spec.job_ref is not None:
-        try:
-            job = Job.model_validate(ctx.kube.get("jobs", namespace, run.spec.job_ref.name))
-        except (NotFound, ValidationError):
-            job = None
-        if job is not None and job.spec.max_concurrent_runs is not None:
-            runs = [Run.model_validate(r) for r in ctx.kube.list("runs", namespace)]
-            same_job = [r for r in runs if r.spec.job_ref and r.spec.job_ref.name == job.metadata.name]
-            earlier = count_unfinished_earlier_runs(run, same_job)
-    selector = select_run_jobs(run.metadata.name)
-    jobs = ctx.kube.list_jobs(namespace, label_selector=selector)
-    pods = ctx.kube.list_pods(namespace, label_selector=selector) if jobs else []
-    observed = observe_jobs(_owned_by(jobs, run), pods)
-    return plan_run(run=run, job=job, assets=assets, observed=observed, now=ctx.clock(),
-                    earlier_unfinished_runs=earlier, settings=ctx.plan_settings)
+    if job is not None and job.spec.max_concurrent_runs is not None:
+        earlier = count_unfinished_earlier_runs(run, ns.runs_of(job.metadata.name))
+    observed = _observe(rt, ns, run)
+    attempted: set[str] = set()
+    while True:
+        plan = plan_run(run=run, job=job, assets=ns, observed=observed, now=rt.clock(),
+                        earlier_unfinished_runs=earlier, settings=rt.plan_settings, job_problem=job_problem)
+        rejected = {}
+        for launch in plan.launches:
+            if launch.job_name in attempted:
+                continue
+            attempted.add(launch.job_name)
+            try:
+                if rt.kube.create_job(ns.name, build_step_job(launch, run=run, settings=rt.build_settings)):
+                    log.info("Created Job %s/%s for step %s of Run %s", ns.name, launch.job_name, launch.node.name,
+                             run.metadata.name)
+            except Rejected as exc:
+                log.warning("Job %s/%s for step %s was rejected: %s", ns.name, launch.job_name, launch.node.name, exc)
+                rejected[launch.job_name] = ObservedJob(name=launch.job_name, is_failed=True,
+                                                        failure_reason="JobRejected", failure_message=str(exc))
+        if not rejected:
+            return plan
+        observed = {**observed, **rejected}
 
 
-def _owned_by(jobs: list[dict], run: Run) -> list[dict]:
-    """Only Jobs this very Run owns (a deleted and re-created Run of the same name must not adopt them)."""
-    return [j for j in jobs if any(ref.get("uid") == run.metadata.uid
-                                   for ref in j["metadata"].get("ownerReferences") or [])]
+def _find_job(ns: NamespaceCache, run: Run) -> tuple[Job | None, str | None]:
+    if run.spec.job_ref is None:
+        return None, None
+    name = run.spec.job_ref.name
+    found = ns.jobs.valid.get(name) or ns.jobs.invalid.get(name)
+    if isinstance(found, Invalid):
+        return None, describe_invalid(found.error)
+    return found, None
 
 
-def _apply(ctx: Context, raw: dict, run: Run, plan: RunPlan) -> bool:
-    """Carry out `plan`; False when the status write lost a race (the Run changed since it was read)."""
-    namespace, name = run.metadata.namespace, run.metadata.name
-    for launch in plan.launches:
-        body = build_step_job(launch, run=run, settings=ctx.build_settings)
-        job, created = ctx.kube.create_job(namespace, body)
-        if created:
-            log.info("Created Job %s/%s for step %s of Run %s", namespace, launch.job_name, launch.node.name, name)
-        elif not any(ref.get("uid") == run.metadata.uid for ref in job["metadata"].get("ownerReferences") or []):
-            log.warning("Job %s/%s exists but is not owned by Run %s", namespace, launch.job_name, name)
-    if plan.materializations:
-        _record_materializations(ctx, namespace, plan)
-    for request in plan.run_requests:
-        body = {"apiVersion": "kasset.dev/v1alpha1", "kind": "Run",
-                "metadata": {"name": request.name, "labels": request.labels, "annotations": request.annotations},
-                "spec": to_manifest(request.spec)}
-        _, created = ctx.kube.create("runs", namespace, body)
-        if created:
-            log.info("Created Run %s/%s (automation after Run %s)", namespace, request.name, name)
-    for event in plan.events:
-        ctx.kube.emit_event(raw, type_=event.type, reason=event.reason, message=event.message)
-    try:
-        ctx.kube.replace_status("runs", raw, to_manifest(plan.status))
-    except Conflict:
-        log.debug("Run %s/%s changed while planning; planning again", namespace, name)
-        return False
-    if plan.finished:
-        log.info("Run %s/%s finished", namespace, name)
-        if run.spec.job_ref is not None:
-            _prune_history(ctx, namespace, run.spec.job_ref.name)
-    return True
-
-
-def _prune_history(ctx: Context, namespace: str, job_name: str) -> None:
-    """Delete the finished Runs of Job `job_name` beyond its history limits (their step Jobs go with them);
-    what they did stays in Events and in the Assets' status."""
-    try:
-        job = Job.model_validate(ctx.kube.get("jobs", namespace, job_name))
-    except (NotFound, ValidationError):
-        return
-    runs = []
-    for raw in ctx.kube.list("runs", namespace):
-        try:
-            other = Run.model_validate(raw)
-        except ValidationError:
+def _observe(rt: Runtime, ns: NamespaceCache, run: Run) -> dict[str, ObservedJob]:
+    """The Run's step Jobs (only those this very Run owns: a re-created Run of the same name adopts nothing),
+    with the pods of a Job that just finished and whose outcome the Run has not recorded yet."""
+    recorded = {s.job_name for s in run.status.steps if s.job_name and s.state in TERMINAL_STATES}
+    observed = {}
+    for job in ns.step_jobs_of(run.metadata.name):
+        if not any(ref.get("uid") == run.metadata.uid for ref in job["metadata"].get("ownerReferences") or []):
             continue
-        if other.spec.job_ref is not None and other.spec.job_ref.name == job_name:
-            runs.append(other)
-    doomed = select_runs_to_prune(runs, successful_limit=job.spec.successful_runs_history_limit,
-                                  failed_limit=job.spec.failed_runs_history_limit)
-    for old in doomed:
-        ctx.kube.delete("runs", namespace, old)
-        log.info("Deleted Run %s/%s (history limit of Job %s)", namespace, old, job_name)
+        name = job["metadata"]["name"]
+        phase = _finished_phase(job)
+        pods = []
+        if phase is not None and name not in recorded:
+            pods = rt.kube.list_pods(ns.name, label_selector=f"batch.kubernetes.io/job-name={name}",
+                                     field_selector=f"status.phase={phase}", limit=100)
+        observed[name] = observe_job(job, pods)
+    return observed
 
 
-def _record_materializations(ctx: Context, namespace: str, plan: RunPlan) -> None:
+def _finished_phase(job: dict) -> str | None:
+    """The pod phase whose termination messages matter: Succeeded for a Complete non-indexed Job, Failed for
+    a Failed Job, else None (nothing to read)."""
+    conditions = {c.get("type") for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
+    if "Failed" in conditions:
+        return "Failed"
+    if "Complete" in conditions and (job.get("spec") or {}).get("completionMode") != "Indexed":
+        return "Succeeded"
+    return None
+
+
+def _record_materializations(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> None:
+    """Write each new materialization to its Asset (newer wins; the same Run's record is never written twice).
+    Raises when one cannot be written, so the Run's status does not count the step Succeeded yet."""
     for update in plan.materializations:
-        for _attempt in range(5):  # re-read on Conflict: another Run may be writing the same Asset
-            try:
-                raw = ctx.kube.get("assets", namespace, update.asset)
-            except NotFound:
+        for _attempt in range(CONFLICT_RETRIES):
+            asset = ns.get(update.asset)
+            if asset is None:
                 break
-            asset = Asset.model_validate(raw)
-            assets = load_assets(ctx, namespace)
-            status = apply_materialization(asset, update.materialization, assets, now=ctx.clock())
+            status = apply_materialization(asset, update.materialization, ns, now=rt.clock())
+            if status is None:
+                break
             try:
-                ctx.kube.replace_status("assets", raw, to_manifest(status))
-                log.info("Recorded materialization of Asset %s/%s by Run %s", namespace, update.asset,
+                write_status(rt, "assets", model_meta(asset), to_manifest(asset.status), to_manifest(status))
+                log.info("Recorded materialization of Asset %s/%s by Run %s", ns.name, update.asset,
                          update.materialization.run)
                 break
             except Conflict:
-                continue
-    reconcile_namespace_definitions(ctx, namespace)
+                ns.put_asset(rt.kube.get("assets", ns.name, update.asset))
+        else:
+            raise ApiError(f"could not record the materialization of Asset {update.asset}: conflicts")
+
+
+def _request_runs(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
+    for request in plan.run_requests:
+        body = {"apiVersion": API_VERSION, "kind": "Run",
+                "metadata": {"name": request.name, "labels": request.labels, "annotations": request.annotations},
+                "spec": to_manifest(request.spec)}
+        _, created = rt.kube.create("runs", ns.name, body)
+        if created:
+            log.info("Created Run %s/%s (automation after Run %s)", ns.name, request.name, run.metadata.name)
+
+
+def _announce(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
+    """After a status write: Events, the waiting set, and on finish the history limits and queued Runs."""
+    manifest = {"apiVersion": API_VERSION, "kind": "Run", "metadata": model_meta(run)}
+    for event in plan.events:
+        rt.kube.emit_event(manifest, type_=event.type, reason=event.reason, message=event.message)
+    condition = next((c for c in plan.status.conditions if c.type == "Succeeded"), None)
+    ns.mark_waiting(run.metadata.name, condition is not None and condition.reason in WAITING_REASONS)
+    if not plan.finished:
+        return
+    log.info("Run %s/%s finished", ns.name, run.metadata.name)
+    job_name = run.spec.job_ref.name if run.spec.job_ref is not None else None
+    _prune_history(rt, ns, job_name)
+    job = ns.jobs.valid.get(job_name) if job_name else None
+    if job is not None and job.spec.max_concurrent_runs is not None:
+        rt.enqueue("Run", ns.name, [r.metadata.name for r in ns.runs_of(job_name) if not is_run_finished(r)])
+
+
+def _prune_history(rt: Runtime, ns: NamespaceCache, job_name: str | None) -> None:
+    """Delete the finished Runs of Job `job_name` (or the Runs without a Job) beyond the history limits; what
+    they did stays in Events and in the Assets' status."""
+    job = ns.jobs.valid.get(job_name) if job_name else None
+    if job_name is not None and job is None:
+        return
+    successful = job.spec.successful_runs_history_limit if job else rt.settings.successful_runs_history_limit
+    failed = job.spec.failed_runs_history_limit if job else rt.settings.failed_runs_history_limit
+    for old in select_runs_to_prune(ns.runs_of(job_name), successful_limit=successful, failed_limit=failed):
+        rt.kube.delete("runs", ns.name, old)
+        log.info("Deleted Run %s/%s (history limit of %s)", ns.name, old, f"Job {job_name}" if job_name else
+                 "Runs without a Job")

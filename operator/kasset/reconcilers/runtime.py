@@ -1,9 +1,11 @@
-"""What every reconciler needs: the API facade, the settings turned into planner/builder settings, a clock,
-and per-object locks so that two triggers for the same object never reconcile it at the same time."""
+"""What every reconciler needs: the API facade, the watch-fed cache, the work queue (to enqueue what a change
+affects), the settings turned into planner/builder settings, and a clock.
+
+Does not: run anything (see `kasset.runtime.controller`).
+"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,6 +13,8 @@ from datetime import datetime, timezone
 from kasset.builders.stepjob import BuildSettings
 from kasset.k8s import Kube
 from kasset.planning import PlanSettings
+from kasset.runtime.cache import Cache
+from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
 
@@ -18,13 +22,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: A work-queue key: (kind, namespace, name), kind being "Asset", "Job" or "Run".
+Key = tuple[str, str, str]
+
+
 @dataclass
-class Context:
+class Runtime:
     kube: Kube
+    cache: Cache = field(default_factory=Cache)
+    queue: WorkQueue = field(default_factory=WorkQueue)
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utcnow
-    _locks: dict[tuple[str, str, str], threading.Lock] = field(default_factory=dict)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def plan_settings(self) -> PlanSettings:
@@ -46,6 +54,6 @@ class Context:
             fs_group=s.step_run_as_user,
         )
 
-    def lock(self, kind: str, namespace: str, name: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault((kind, namespace, name), threading.Lock())
+    def enqueue(self, kind: str, namespace: str, names) -> None:
+        for name in names:
+            self.queue.add((kind, namespace, name))

@@ -1,0 +1,24 @@
+"""Reconcile one Job: its `Ready` condition (does its selection resolve to a DAG, is its paramsSchema valid),
+from the cache; and, when it appears or changes, the unfinished Runs that wait on it.
+
+Does not: run anything (a Job is a template; see `run`).
+"""
+
+from __future__ import annotations
+
+from kasset.planning import plan_job_status
+from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.status import write_invalid_status, write_model_status
+
+
+def reconcile_job(rt: Runtime, namespace: str, name: str) -> float | None:
+    ns = rt.cache.namespace(namespace)
+    job = ns.jobs.valid.get(name)
+    if job is None:
+        invalid = ns.jobs.invalid.get(name)
+        if invalid is not None:
+            write_invalid_status(rt, "jobs", invalid.raw, invalid.error, outcome="Ready")
+        return None
+    status = plan_job_status(job, ns, now=rt.clock(), settings=rt.plan_settings)
+    write_model_status(rt, "jobs", job, status)
+    return None

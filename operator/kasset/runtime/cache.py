@@ -1,0 +1,258 @@
+"""The operator's watch-fed cache: every Asset, Job, Run and step Job it owns, parsed once per change, with
+the indexes the reconcilers need (client-go's indexer, per namespace):
+
+    assets        name -> Asset             dependants     upstream name -> names of Assets that depend on it
+    facts         name -> AssetFacts        jobs_by_asset  asset name -> Jobs whose selection names it
+    jobs          name -> Job               runs_by_job    Job name ('' for Runs without one) -> Run names
+    runs          name -> Run               step_jobs      Run name -> {Job name: the Job's slim dict}
+
+Objects whose spec the models reject are kept aside with their error (their reconciler reports it). A
+`NamespaceCache` is the planners' `AssetCatalog`. Every accessor takes the lock and returns immutable values
+or copies, so worker threads never see a set change under them. An event older than what the cache holds
+(a watch event arriving after the operator's own write was stored) is ignored.
+
+Does not: talk to the API (the informers feed it) or decide what to reconcile.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from kasset.api.asset import Asset
+from kasset.api.job import Job
+from kasset.api.run import Run
+from kasset.planning.catalog import AssetFacts
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An object the models reject: enough of it to write its status, and the first error naming the field."""
+
+    raw: dict[str, Any]
+    error: ValidationError
+
+
+def newer(incoming: str | None, held: str | None) -> bool:
+    """Whether resourceVersion `incoming` is not older than `held`. resourceVersions are opaque to clients, but
+    etcd-backed servers issue increasing integers; anything else is taken as newer."""
+    if held is None or incoming is None or not (incoming.isdigit() and held.isdigit()):
+        return True
+    return int(incoming) >= int(held)
+
+
+def slim(raw: dict[str, Any]) -> dict[str, Any]:
+    """An object without managedFields and kopf's last-handled copy of the spec: what the cache keeps of it."""
+    meta = {k: v for k, v in raw["metadata"].items() if k != "managedFields"}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if "last-handled" not in k}
+    meta["annotations"] = annotations
+    return {**raw, "metadata": meta}
+
+
+class Kind(Generic[M]):
+    """Parsed objects of one kind in one namespace."""
+
+    def __init__(self, model: type[M]):
+        self.model = model
+        self.valid: dict[str, M] = {}
+        self.invalid: dict[str, Invalid] = {}
+        self.versions: dict[str, str] = {}
+
+    def put(self, raw: dict[str, Any]) -> tuple[M | Invalid | None, M | Invalid | None] | None:
+        """Store `raw`; (old, new), or None when the cache already holds a newer version."""
+        name = raw["metadata"]["name"]
+        version = raw["metadata"].get("resourceVersion")
+        if not newer(version, self.versions.get(name)):
+            return None
+        old = self.pop(name)
+        try:
+            new: M | Invalid = self.model.model_validate(raw)
+            self.valid[name] = new
+        except ValidationError as exc:
+            new = Invalid(slim(raw), exc)
+            self.invalid[name] = new
+        self.versions[name] = version
+        return old, new
+
+    def pop(self, name: str) -> M | Invalid | None:
+        self.versions.pop(name, None)
+        return self.valid.pop(name, None) or self.invalid.pop(name, None)
+
+
+class NamespaceCache:
+    """One namespace's objects and indexes (see the module docstring). Implements `AssetCatalog`."""
+
+    def __init__(self, name: str, lock: threading.RLock):
+        self.name = name
+        self._lock = lock
+        self.assets: Kind[Asset] = Kind(Asset)
+        self.jobs: Kind[Job] = Kind(Job)
+        self.runs: Kind[Run] = Kind(Run)
+        self._facts: dict[str, AssetFacts] = {}
+        self._dependants: dict[str, set[str]] = {}
+        self._jobs_by_asset: dict[str, set[str]] = {}
+        self._runs_by_job: dict[str, set[str]] = {}
+        self._step_jobs: dict[str, dict[str, dict]] = {}
+        self._waiting_runs: set[str] = set()
+
+    # -- AssetCatalog ----------------------------------------------------------------------------------
+
+    def get(self, name: str) -> Asset | None:
+        return self.assets.valid.get(name)
+
+    def __getitem__(self, name: str) -> Asset:
+        return self.assets.valid[name]
+
+    def facts(self, name: str) -> AssetFacts | None:
+        return self._facts.get(name)
+
+    def dependants(self, name: str) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(sorted(self._dependants.get(name, ())))
+
+    # -- reads ------------------------------------------------------------------------------------------
+
+    def jobs_selecting(self, asset: str) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(sorted(self._jobs_by_asset.get(asset, ())))
+
+    def runs_of(self, job: str | None) -> list[Run]:
+        """The Runs of Job `job` (None: Runs without a Job)."""
+        with self._lock:
+            names = list(self._runs_by_job.get(job or "", ()))
+            return [run for name in names if (run := self.runs.valid.get(name)) is not None]
+
+    def step_jobs_of(self, run: str) -> list[dict]:
+        with self._lock:
+            return list(self._step_jobs.get(run, {}).values())
+
+    def waiting_runs(self) -> tuple[str, ...]:
+        """Runs waiting for an Asset or Job to appear."""
+        with self._lock:
+            return tuple(sorted(self._waiting_runs))
+
+    def mark_waiting(self, run: str, waiting: bool) -> None:
+        with self._lock:
+            if waiting:
+                self._waiting_runs.add(run)
+            else:
+                self._waiting_runs.discard(run)
+
+    def unfinished_runs(self) -> list[str]:
+        from kasset.planning.run import is_run_finished
+
+        with self._lock:
+            return [name for name, run in self.runs.valid.items() if not is_run_finished(run)]
+
+    # -- writes (facts) ---------------------------------------------------------------------------------
+
+    def set_facts(self, name: str, facts: AssetFacts | None) -> bool:
+        """Record an Asset's derived facts (None: forget them); True when they changed."""
+        with self._lock:
+            old = self._facts.get(name)
+            if facts is None:
+                self._facts.pop(name, None)
+            else:
+                self._facts[name] = facts
+            return old != facts
+
+    # -- writes (from the informers) -------------------------------------------------------------------
+
+    def put_asset(self, raw: dict) -> bool:
+        with self._lock:
+            change = self.assets.put(raw)
+            if change is None:
+                return False
+            self._reindex(self._dependants, change, lambda a: [d.asset for d in a.spec.deps])
+            return True
+
+    def delete_asset(self, name: str) -> None:
+        with self._lock:
+            old = self.assets.pop(name)
+            self._reindex(self._dependants, (old, None), lambda a: [d.asset for d in a.spec.deps], name=name)
+
+    def put_job(self, raw: dict) -> bool:
+        with self._lock:
+            change = self.jobs.put(raw)
+            if change is None:
+                return False
+            self._reindex(self._jobs_by_asset, change, _selected_assets)
+            return True
+
+    def delete_job(self, name: str) -> None:
+        with self._lock:
+            old = self.jobs.pop(name)
+            self._reindex(self._jobs_by_asset, (old, None), _selected_assets, name=name)
+
+    def put_run(self, raw: dict) -> bool:
+        with self._lock:
+            change = self.runs.put(raw)
+            if change is None:
+                return False
+            self._reindex(self._runs_by_job, change, _job_of)
+            return True
+
+    def delete_run(self, name: str) -> None:
+        with self._lock:
+            old = self.runs.pop(name)
+            self._reindex(self._runs_by_job, (old, None), _job_of, name=name)
+            self._waiting_runs.discard(name)
+
+    def put_step_job(self, run: str, raw: dict) -> None:
+        with self._lock:
+            self._step_jobs.setdefault(run, {})[raw["metadata"]["name"]] = raw
+
+    def delete_step_job(self, run: str, name: str) -> None:
+        with self._lock:
+            jobs = self._step_jobs.get(run, {})
+            jobs.pop(name, None)
+            if not jobs:
+                self._step_jobs.pop(run, None)
+
+    @staticmethod
+    def _reindex(index: dict[str, set[str]], change, keys_of, *, name: str | None = None) -> None:
+        old, new = change
+        for obj, add in ((old, False), (new, True)):
+            if obj is None or isinstance(obj, Invalid):
+                continue
+            for key in keys_of(obj):
+                members = index.setdefault(key, set())
+                if add:
+                    members.add(obj.metadata.name)
+                else:
+                    members.discard(obj.metadata.name)
+                    if not members:
+                        del index[key]
+
+
+def _selected_assets(job: Job) -> Iterable[str]:
+    return job.spec.selection.assets if job.spec.selection is not None else ()
+
+
+def _job_of(run: Run) -> Iterable[str]:
+    return (run.spec.job_ref.name if run.spec.job_ref is not None else "",)
+
+
+class Cache:
+    """Every namespace the operator watches, created on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._namespaces: dict[str, NamespaceCache] = {}
+
+    def namespace(self, name: str) -> NamespaceCache:
+        with self._lock:
+            found = self._namespaces.get(name)
+            if found is None:
+                found = self._namespaces[name] = NamespaceCache(name, self._lock)
+            return found
+
+    def namespaces(self) -> list[NamespaceCache]:
+        with self._lock:
+            return list(self._namespaces.values())

@@ -1,0 +1,204 @@
+"""The controller: informers feed the cache, each change enqueues the keys it affects, and a bounded pool of
+worker threads reconciles them one key at a time.
+
+    informers (assets, jobs, runs, step Jobs) ──> cache ──> work queue ──> workers ──> reconcilers
+                                                    ^                                     │
+                                                    └────────── writes (through the API) ─┘
+
+`start()` returns once every informer has listed its resource and is watching ("ready" means exactly that);
+`stop()` shuts the queue, closes the watches and joins the workers, within seconds. A slow safety-net timer
+re-enqueues unfinished Runs, so a missed event costs a delay, never a Run.
+
+Does not: know kopf (the handlers module hosts it) or decide anything.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+import time
+
+from kasset.api.base import GROUP, VERSION
+from kasset.api.contract import LABEL_MANAGED_BY, MANAGED_BY
+from kasset.k8s import ApiError, Informer, Kube, Resource, connect
+from kasset.reconcilers import reconcile_asset, reconcile_job, reconcile_run
+from kasset.reconcilers.runtime import Runtime
+from kasset.runtime.cache import Cache, slim
+from kasset.runtime.workqueue import WorkQueue
+from kasset.settings import Settings
+
+log = logging.getLogger("kasset.controller")
+RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run}
+
+
+class NamespaceScope:
+    """Which namespaces the operator serves: shell-style patterns, none meaning all."""
+
+    def __init__(self, patterns: list[str]):
+        self.patterns = list(patterns)
+
+    @property
+    def single(self) -> str | None:
+        """The one namespace to watch alone, when the scope is one plain name."""
+        if len(self.patterns) == 1 and not any(ch in self.patterns[0] for ch in "*?["):
+            return self.patterns[0]
+        return None
+
+    def allows(self, namespace: str) -> bool:
+        return not self.patterns or any(fnmatch.fnmatchcase(namespace, p) for p in self.patterns)
+
+
+class Controller:
+    def __init__(self, settings: Settings, *, kube: Kube | None = None):
+        self.settings = settings
+        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8))
+        self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings)
+        self.scope = NamespaceScope(settings.namespaces)
+        watch_ns = self.scope.single
+        api = self.kube.api
+        self.informers = [
+            Informer(api, Resource(GROUP, VERSION, "assets"), self._on_asset, namespace=watch_ns),
+            Informer(api, Resource(GROUP, VERSION, "jobs"), self._on_job, namespace=watch_ns),
+            Informer(api, Resource(GROUP, VERSION, "runs"), self._on_run, namespace=watch_ns),
+            Informer(api, Resource("batch", "v1", "jobs"), self._on_step_job, namespace=watch_ns,
+                     label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}"),
+        ]
+        self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
+                         for i in range(settings.workers)]
+        self._stopping = threading.Event()
+        self._safety_net = threading.Thread(target=self._resync_unfinished_runs, name="safety-net", daemon=True)
+        self.ready = threading.Event()
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for informer in self.informers:
+            informer.start()
+        deadline = time.monotonic() + self.settings.sync_timeout_seconds
+        for informer in self.informers:
+            if not informer.synced.wait(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"the first list of {informer.resource.plural} did not arrive within "
+                                   f"{self.settings.sync_timeout_seconds:g}s")
+        for worker in self._workers:
+            worker.start()
+        self._safety_net.start()
+        self.ready.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.ready.clear()
+        self._stopping.set()
+        self.rt.queue.shutdown()
+        for informer in self.informers:
+            informer.stop()
+        deadline = time.monotonic() + timeout
+        for thread in [*self._workers, *(i._thread for i in self.informers)]:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    # -- events -> keys ---------------------------------------------------------------------------------
+
+    def _key(self, raw: dict) -> tuple[str, str] | None:
+        meta = raw["metadata"]
+        namespace = meta.get("namespace", "")
+        return (namespace, meta["name"]) if self.scope.allows(namespace) else None
+
+    def _on_asset(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_asset(name)
+        elif not ns.put_asset(raw):
+            return
+        self.rt.queue.add(("Asset", namespace, name))
+        if kind != "MODIFIED":  # dependants' facts may blame its absence (or rely on its presence)
+            self.rt.enqueue("Asset", namespace, ns.dependants(name))
+
+    def _on_job(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        before = ns.jobs.versions.get(name) and (ns.jobs.valid.get(name) or ns.jobs.invalid.get(name))
+        if kind == "DELETED":
+            ns.delete_job(name)
+        elif not ns.put_job(raw):
+            return
+        self.rt.queue.add(("Job", namespace, name))
+        generation = raw["metadata"].get("generation")
+        if kind != "MODIFIED" or before is None or _generation(before) != generation:
+            self.rt.enqueue("Run", namespace, [r.metadata.name for r in ns.runs_of(name)])
+
+    def _on_run(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_run(name)
+            job = (raw.get("spec") or {}).get("jobRef", {}).get("name")
+            if job:  # a slot under maxConcurrentRuns may have opened
+                self.rt.enqueue("Run", namespace, [r.metadata.name for r in ns.runs_of(job)])
+            return
+        if ns.put_run(raw):
+            self.rt.queue.add(("Run", namespace, name))
+
+    def _on_step_job(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        owner = next((ref["name"] for ref in raw["metadata"].get("ownerReferences") or []
+                      if ref.get("kind") == "Run" and ref.get("apiVersion", "").startswith(f"{GROUP}/")), None)
+        if owner is None:
+            return
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_step_job(owner, name)
+        else:
+            ns.put_step_job(owner, _slim_step_job(raw))
+        self.rt.queue.add(("Run", namespace, owner))
+
+    # -- workers ----------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        queue = self.rt.queue
+        while (item := queue.get()) is not None:
+            key, _waited = item
+            kind, namespace, name = key
+            try:
+                delay = RECONCILERS[kind](self.rt, namespace, name)
+            except ApiError as exc:
+                log.warning("Reconcile of %s %s/%s failed, retrying in %.2fs: %s", kind, namespace, name,
+                            queue.add_rate_limited(key), exc)
+            except Exception:
+                log.exception("Reconcile of %s %s/%s failed unexpectedly", kind, namespace, name)
+                queue.add_rate_limited(key)
+            else:
+                queue.forget(key)
+                if delay:
+                    queue.add_after(key, delay)
+            finally:
+                queue.done(key)
+
+    def _resync_unfinished_runs(self) -> None:
+        while not self._stopping.wait(self.settings.safety_timer_seconds):
+            for ns in self.rt.cache.namespaces():
+                self.rt.enqueue("Run", ns.name, ns.unfinished_runs())
+
+
+def _generation(obj) -> int | None:
+    meta = getattr(obj, "metadata", None)
+    if meta is not None:
+        return meta.generation
+    return obj.raw["metadata"].get("generation")
+
+
+def _slim_step_job(raw: dict) -> dict:
+    """What the Run reconciler reads of a step Job: identity, owner, completion mode and status."""
+    meta = slim(raw)["metadata"]
+    keep = ("name", "namespace", "uid", "resourceVersion", "ownerReferences", "creationTimestamp")
+    return {"metadata": {k: meta[k] for k in keep if k in meta},
+            "spec": {"completionMode": (raw.get("spec") or {}).get("completionMode")},
+            "status": raw.get("status") or {}}
