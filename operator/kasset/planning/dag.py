@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import graphlib
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 Graph = Mapping[str, Iterable[str]]
@@ -125,16 +125,21 @@ def _order_around_cycles(graph: Graph) -> tuple[tuple[str, ...], frozenset[str]]
     return tuple(order), frozenset(graph) - frozenset(order)
 
 
-def collect_upstream(graph: Graph, roots: Iterable[str]) -> set[str]:
-    """Every node reachable from `roots` by following dependencies (roots included); unknown names kept."""
+def walk(roots: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every node reachable from `roots` through `neighbours` (roots included)."""
     seen: set[str] = set()
     stack = list(roots)
     while stack:
         node = stack.pop()
         if node not in seen:
             seen.add(node)
-            stack.extend(graph.get(node, ()))
+            stack.extend(neighbours(node))
     return seen
+
+
+def collect_upstream(graph: Graph, roots: Iterable[str]) -> set[str]:
+    """Every node reachable from `roots` by following dependencies (roots included); unknown names kept."""
+    return walk(roots, lambda node: graph.get(node, ()))
 
 
 def collect_downstream(graph: Graph, roots: Iterable[str]) -> set[str]:

@@ -19,7 +19,7 @@ from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection, Container, Volume
 from kasset.api.job import Job, Step
 from kasset.planning.catalog import AssetCatalog, as_catalog, derive_asset_facts
-from kasset.planning.dag import Problem, order_topologically
+from kasset.planning.dag import Problem, order_topologically, walk
 from kasset.planning.settings import PlanSettings
 from kasset.planning.storage import find_unknown_placeholders
 
@@ -68,9 +68,9 @@ def select_assets(
         return Problem("AssetNotFound", f"selection.assets: Asset {', '.join(unknown)} not found", transient=True)
     chosen = set(selection.assets)
     if selection.upstream:
-        chosen |= _walk(selection.assets, lambda name: [d.asset for d in _deps(catalog, name)])
+        chosen |= walk(selection.assets, lambda name: [d.asset for d in _deps(catalog, name)])
     if selection.downstream:
-        chosen |= _walk(selection.assets, catalog.dependants)
+        chosen |= walk(selection.assets, catalog.dependants)
     missing = sorted(name for name in chosen if catalog.get(name) is None)
     for name in sorted(chosen - set(missing)):
         facts = catalog.facts(name) or derive_asset_facts(catalog.get(name), catalog)
@@ -87,17 +87,6 @@ def select_assets(
 def _deps(catalog: AssetCatalog, name: str):
     asset = catalog.get(name)
     return asset.spec.deps if asset is not None else ()
-
-
-def _walk(roots, neighbours) -> set[str]:
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            stack.extend(neighbours(name))
-    return seen
 
 
 def build_asset_node(asset_name: str, asset: Asset, *, selected: frozenset[str], settings: PlanSettings) -> StepNode:

@@ -16,18 +16,15 @@ import logging
 from kasset.planning import derive_asset_facts, find_pending_cycle, plan_asset_status
 from kasset.planning.catalog import cycle_facts
 from kasset.reconcilers.runtime import Runtime
-from kasset.reconcilers.status import write_invalid_status, write_model_status
+from kasset.reconcilers.status import valid_or_reported, write_model_status
 
 log = logging.getLogger("kasset.asset")
 
 
 def reconcile_asset(rt: Runtime, namespace: str, name: str) -> float | None:
     ns = rt.cache.namespace(namespace)
-    asset = ns.get(name)
+    asset = valid_or_reported(rt, "assets", ns.assets, name, outcome="Materialized")
     if asset is None:
-        invalid = ns.assets.invalid.get(name)
-        if invalid is not None:
-            write_invalid_status(rt, "assets", invalid.raw, invalid.error, outcome="Materialized")
         _announce(rt, namespace, name, changed=ns.set_facts(name, None))
         return None
     facts = derive_asset_facts(asset, ns)

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from kasset.planning import plan_job_status
 from kasset.reconcilers.runtime import Runtime
-from kasset.reconcilers.status import write_invalid_status, write_model_status
+from kasset.reconcilers.status import valid_or_reported, write_model_status
 
 
 def reconcile_job(rt: Runtime, namespace: str, name: str) -> float | None:
     ns = rt.cache.namespace(namespace)
-    job = ns.jobs.valid.get(name)
+    job = valid_or_reported(rt, "jobs", ns.jobs, name, outcome="Ready")
     if job is None:
-        invalid = ns.jobs.invalid.get(name)
-        if invalid is not None:
-            write_invalid_status(rt, "jobs", invalid.raw, invalid.error, outcome="Ready")
         return None
     status = plan_job_status(job, ns, now=rt.clock(), settings=rt.plan_settings)
     write_model_status(rt, "jobs", job, status)

@@ -25,7 +25,7 @@ from kasset.planning.history import count_unfinished_earlier_runs, select_runs_t
 from kasset.planning.run import is_run_finished
 from kasset.reconcilers.observe import observe_job
 from kasset.reconcilers.runtime import Runtime
-from kasset.reconcilers.status import describe_invalid, model_meta, write_invalid_status, write_status
+from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_status
 from kasset.runtime.cache import Invalid, NamespaceCache
 
 log = logging.getLogger("kasset.run")
@@ -38,11 +38,8 @@ def reconcile_run(rt: Runtime, namespace: str, name: str) -> float | None:
     """Bring Run `namespace/name` one step closer to done; return seconds after which to look again, if any
     (a wait that no watch will announce), else None."""
     ns = rt.cache.namespace(namespace)
-    run = ns.runs.valid.get(name)
+    run = valid_or_reported(rt, "runs", ns.runs, name, outcome="Succeeded")
     if run is None:
-        invalid = ns.runs.invalid.get(name)
-        if invalid is not None:
-            write_invalid_status(rt, "runs", invalid.raw, invalid.error, outcome="Succeeded")
         return None
     for _attempt in range(CONFLICT_RETRIES):
         if run.metadata.deletion_timestamp is not None or _settled(run):

@@ -78,3 +78,12 @@ def write_invalid_status(rt: Runtime, plural: str, raw: dict, exc: ValidationErr
                      raw.get("status") or {}, status)
     except Conflict:
         pass
+
+
+def valid_or_reported(rt: Runtime, plural: str, kind, name: str, *, outcome: str):
+    """The parsed object `name` of a cached kind; None when it is gone, or invalid — then its status gets
+    `outcome` False with reason InvalidSpec, naming the field."""
+    found = kind.valid.get(name)
+    if found is None and (invalid := kind.invalid.get(name)) is not None:
+        write_invalid_status(rt, plural, invalid.raw, invalid.error, outcome=outcome)
+    return found
