@@ -160,3 +160,19 @@ def test_missing_reference_is_waited_for_then_fails_the_run_with_a_reason(kasset
     outcome = next(c for c in done["status"]["conditions"] if c["type"] == "Succeeded")
     assert outcome["reason"] == reason and names in outcome["message"]
     assert kasset.step_jobs("orphan") == []
+
+
+def test_a_namespace_created_after_the_operator_started_is_served_from_its_first_event(cluster, kwok_operator,
+                                                                                       request):
+    """Watches are cluster-wide and filtered: no per-namespace discovery delay (it used to take minutes)."""
+    import time
+
+    namespace = cluster.create_namespace(request.node.name, prefix="it")
+    try:
+        fresh = Kasset(cluster, namespace)
+        started = time.monotonic()
+        fresh.create(asset("first"), run("first-run", assets=["first"]))
+        wait_for(lambda: fresh.step_jobs("first-run"), timeout=10, what="the first step Job in a new namespace")
+        assert time.monotonic() - started < 5
+    finally:
+        cluster.delete_namespace(namespace)

@@ -318,3 +318,11 @@ def test_explicit_steps_keep_small_metadata_in_status_and_say_when_it_is_too_big
     on_asset = record_success(asset_node, base, observed=succeeded("j", result=StepResult(metadata={"a": 1})),
                               default_data_version="uid", keep_items=False, now=T0)
     assert on_asset.metadata is None  # it goes to the Asset's status instead
+
+
+def test_a_job_that_exists_but_is_invalid_fails_the_run_as_invalid_job_not_job_not_found():
+    result = plan(make_run(), job=None, job_problem="spec.steps.0.name: String should match pattern")
+    condition = outcome(result.status)
+    assert (condition.status, condition.reason) == ("False", "InvalidJob")
+    assert "spec.steps.0.name" in condition.message
+    assert result.launches == ()
