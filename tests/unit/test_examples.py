@@ -205,7 +205,7 @@ def localize(example: Example, data: Path) -> tuple[Run, Job | None, dict[str, A
 def run_step_process(launch, *, code: Path, workdir: Path, index: int | None) -> str:
     """Run the launch's command as a local process; return its termination message."""
     message = workdir / f"{launch.job_name}-{index}.message"
-    env = {item["name"]: item["value"] for item in build_contract_env(launch.context)}
+    env = {item["name"]: item["value"] for item in build_contract_env(launch.contract)}
     env |= {"KASSET_TERMINATION_LOG": str(message), "PATH": os.environ.get("PATH", "")}
     env["PYTHONPATH"] = str(Path(sdk.__file__).resolve().parents[1])  # `from kasset import sdk`, as in the image
     if index is not None:

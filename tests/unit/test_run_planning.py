@@ -146,7 +146,7 @@ def test_fan_out_runs_one_indexed_job_with_one_completion_per_item_and_bounded_p
     run, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=items)], job=job)
     (launch,) = result.launches
     assert (launch.job_name, launch.completions, launch.parallelism) == (job_name("run-1", "each-csv"), 5, 3)
-    assert launch.context.items == ("f0.csv", "f1.csv", "f2.csv", "f3.csv", "f4.csv")
+    assert launch.contract.items == ("f0.csv", "f1.csv", "f2.csv", "f3.csv", "f4.csv")
     assert step(result, "unzip").items == [f"f{i}.csv" for i in range(5)]
     done = succeeded(job_name("run-1", "each-csv"), succeeded_pods=5)
     run, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=items), done], job=job)
@@ -160,8 +160,8 @@ def test_fan_out_over_items_stored_by_reference_passes_the_reference():
     ref = StepResult(item_count=9000, result_ref="file:///data/unzip/.kasset-result.json")
     _, result = advance(run, [succeeded(job_name("run-1", "unzip"), result=ref)], job=job)
     (launch,) = result.launches
-    assert launch.completions == 9000 and launch.context.items is None
-    assert launch.context.items_uri == "file:///data/unzip/.kasset-result.json"
+    assert launch.completions == 9000 and launch.contract.items is None
+    assert launch.contract.items_uri == "file:///data/unzip/.kasset-result.json"
 
 
 def test_fan_out_over_zero_items_succeeds_without_a_job():
@@ -240,11 +240,11 @@ def test_contract_values_name_params_partition_and_input_locations():
     run = make_run(partition="2026-01-01", params={"mode": "fast"})
     run, _ = advance(run, job=job, assets=assets)
     _, result = advance(run, [succeeded(job_name("run-1", "a"))], job=job, assets=assets)
-    context = result.launches[0].context
-    assert context.params == {"limit": 5, "mode": "fast"}
-    assert context.partition == "2026-01-01"
-    assert context.output_uri == "file:///data/team/b/2026-01-01"
-    assert context.inputs == {"a": "file:///data/team/a/2026-01-01"}
+    contract = result.launches[0].contract
+    assert contract.params == {"limit": 5, "mode": "fast"}
+    assert contract.partition == "2026-01-01"
+    assert contract.output_uri == "file:///data/team/b/2026-01-01"
+    assert contract.inputs == {"a": "file:///data/team/a/2026-01-01"}
 
 
 def test_step_job_names_come_from_run_and_step():

@@ -6,12 +6,12 @@ import pytest
 
 from kasset import sdk
 from kasset.builders import build_contract_env
-from kasset.planning import StepContext, parse_step_result
+from kasset.planning import StepContract, parse_step_result
 from kasset_factories import run_isolated
 
 
 def environment(tmp_path, **extra):
-    context = StepContext(
+    context = StepContract(
         namespace="team", run="run-1", step="clean", asset="clean", partition="2026-01-01",
         params={"limit": 5}, output_uri=(tmp_path / "out").as_uri(), inputs={"raw-data": (tmp_path / "raw").as_uri()},
         code_version="c1", **extra,

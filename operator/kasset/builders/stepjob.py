@@ -50,17 +50,17 @@ class BuildSettings:
 
 def build_step_job(launch: StepLaunch, *, run: Run, settings: BuildSettings = BuildSettings()) -> dict[str, Any]:
     """The batch/v1 Job manifest for `launch`, owned by `run`."""
-    context = launch.context
-    labels = build_step_labels(run=context.run, step=context.step, asset=context.asset, partition=context.partition)
+    contract = launch.contract
+    labels = build_step_labels(run=contract.run, step=contract.step, asset=contract.asset, partition=contract.partition)
     annotations = build_step_annotations(
-        run=context.run, step=context.step, asset=context.asset, partition=context.partition
+        run=contract.run, step=contract.step, asset=contract.asset, partition=contract.partition
     )
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
             "name": launch.job_name,
-            "namespace": context.namespace,
+            "namespace": contract.namespace,
             "labels": labels,
             "annotations": annotations,
             "ownerReferences": [build_owner_reference(run)],
@@ -143,7 +143,7 @@ def build_container(launch: StepLaunch) -> dict[str, Any]:
         container["command"] = list(spec.command)
     if spec.args is not None:
         container["args"] = list(spec.args)
-    container["env"] = build_contract_env(launch.context) + [to_manifest(var) for var in spec.env or ()]
+    container["env"] = build_contract_env(launch.contract) + [to_manifest(var) for var in spec.env or ()]
     if spec.env_from:
         container["envFrom"] = [dict(source) for source in spec.env_from]
     if spec.resources is not None:
@@ -161,7 +161,7 @@ def build_container(launch: StepLaunch) -> dict[str, Any]:
 
 
 def _pod_security_context(settings: BuildSettings) -> dict[str, Any]:
-    context: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": dict(RUNTIME_DEFAULT)}
+    security: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": dict(RUNTIME_DEFAULT)}
     ids = {"runAsUser": settings.run_as_user, "runAsGroup": settings.run_as_group, "fsGroup": settings.fs_group}
-    context.update({key: value for key, value in ids.items() if value is not None})
-    return context
+    security.update({key: value for key, value in ids.items() if value is not None})
+    return security

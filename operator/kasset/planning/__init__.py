@@ -21,7 +21,7 @@ from kasset.planning.job import plan_job_status
 from kasset.planning.automation import plan_eager_runs
 from kasset.planning.dag import Problem
 from kasset.planning.history import select_runs_to_prune
-from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepContext, StepLaunch
+from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepContract, StepLaunch
 from kasset.planning.names import sanitize_label_value, step_job_name
 from kasset.planning.results import StepResult, parse_step_result
 from kasset.planning.run import plan_run
@@ -41,7 +41,7 @@ __all__ = [
     "Problem",
     "RunPlan",
     "RunRequest",
-    "StepContext",
+    "StepContract",
     "StepLaunch",
     "StepResult",
     "Staleness",

@@ -1,6 +1,6 @@
 """The values that go in and out of run planning: what was observed of step Jobs, and the plan.
 
-Does not: compute anything (see `run`, `steps`, `context`).
+Does not: compute anything (see `run`, `steps`, `stepcontract`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class ObservedJob:
 
 
 @dataclass(frozen=True)
-class StepContext:
+class StepContract:
     """The step contract values one step receives (rendered into KASSET_* variables by the builders)."""
 
     namespace: str
@@ -62,7 +62,7 @@ class StepLaunch:
 
     job_name: str
     node: StepNode
-    context: StepContext
+    contract: StepContract
     completions: int | None = None
     parallelism: int | None = None
 

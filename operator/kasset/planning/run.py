@@ -28,7 +28,7 @@ from kasset.api.job import Job
 from kasset.api.run import TERMINAL_STATES, Run, StepStatus
 from kasset.planning.automation import plan_eager_runs
 from kasset.planning.catalog import AssetCatalog, as_catalog
-from kasset.planning.context import build_step_context, resolve_params
+from kasset.planning.stepcontract import build_step_contract, resolve_params
 from kasset.planning.dag import Problem
 from kasset.planning.graph import StepGraph, StepNode, resolve_job_graph, resolve_step_graph
 from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepLaunch
@@ -241,7 +241,7 @@ def build_launch(
     settings: PlanSettings,
 ) -> StepLaunch:
     """The launch of `node`: its Job name, contract values and, for fan-out, completions and parallelism."""
-    context = build_step_context(
+    contract = build_step_contract(
         node, run=run, graph=graph, statuses=statuses, assets=assets, params=params, settings=settings
     )
     completions = parallelism = None
@@ -251,7 +251,7 @@ def build_launch(
     return StepLaunch(
         job_name=step_job_name(run.metadata.name, node.name),
         node=node,
-        context=context,
+        contract=contract,
         completions=completions,
         parallelism=parallelism,
     )

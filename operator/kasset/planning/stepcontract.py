@@ -16,24 +16,18 @@ from kasset.api.asset import Asset
 from kasset.api.job import Job
 from kasset.api.run import Run, StepStatus
 from kasset.planning.graph import StepGraph, StepNode
-from kasset.planning.model import StepContext
+from kasset.planning.model import StepContract
+from kasset.planning.params import apply_param_defaults
 from kasset.planning.settings import PlanSettings
 from kasset.planning.storage import render_storage_uri
 
 
 def resolve_params(run: Run, job: Job | None) -> dict[str, Any]:
     """The Run's params over the defaults of the Job's paramsSchema top-level properties."""
-    params: dict[str, Any] = {}
-    schema = job.spec.params_schema if job is not None else None
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    if isinstance(properties, dict):
-        for name, prop in properties.items():
-            if isinstance(prop, dict) and "default" in prop:
-                params[name] = prop["default"]
-    return params | dict(run.spec.params)
+    return apply_param_defaults(run.spec.params, job.spec.params_schema if job is not None else None)
 
 
-def build_step_context(
+def build_step_contract(
     node: StepNode,
     *,
     run: Run,
@@ -42,7 +36,7 @@ def build_step_context(
     assets: Mapping[str, Asset],
     params: dict[str, Any],
     settings: PlanSettings,
-) -> StepContext:
+) -> StepContract:
     """The contract values for `node` in `run`."""
     namespace = run.metadata.namespace or "default"
     partition = run.spec.partition
@@ -60,7 +54,7 @@ def build_step_context(
         source = statuses[node.fan_out_from]
         items = tuple(source.items) if source.items is not None else None
         items_uri = source.result_ref if items is None else None
-    return StepContext(
+    return StepContract(
         namespace=namespace,
         run=run.metadata.name,
         step=node.name,
