@@ -17,6 +17,7 @@ from datetime import datetime
 from kasset.api.asset import Asset, AssetStatus, Materialization
 from kasset.api.base import format_timestamp
 from kasset.api.conditions import set_condition
+from kasset.api.contract import DEPENDENCIES_RESOLVED, MATERIALIZED, STALE
 from kasset.planning.catalog import AssetCatalog, AssetFacts, as_catalog, derive_asset_facts
 
 
@@ -37,20 +38,20 @@ def plan_asset_status(
 
     conditions = list(asset.status.conditions)
     if facts.problem is None:
-        conditions = with_condition(conditions, "DependenciesResolved", "True", "Resolved",
+        conditions = with_condition(conditions, DEPENDENCIES_RESOLVED, "True", "Resolved",
                                     "every upstream asset exists")
     else:
-        conditions = with_condition(conditions, "DependenciesResolved", "False", facts.problem.reason,
+        conditions = with_condition(conditions, DEPENDENCIES_RESOLVED, "False", facts.problem.reason,
                                     facts.problem.message)
     last = asset.status.last_materialization
     if last is None:
-        conditions = with_condition(conditions, "Materialized", "False", "NeverMaterialized",
+        conditions = with_condition(conditions, MATERIALIZED, "False", "NeverMaterialized",
                                     "no Run has materialized the asset yet")
     else:
-        conditions = with_condition(conditions, "Materialized", "True", "Materialized",
+        conditions = with_condition(conditions, MATERIALIZED, "True", "Materialized",
                                     f"materialized by run {last.run} at {format_timestamp(last.time)}")
     staleness = facts.staleness
-    conditions = with_condition(conditions, "Stale", "True" if staleness.stale else "False", staleness.reason,
+    conditions = with_condition(conditions, STALE, "True" if staleness.stale else "False", staleness.reason,
                                 staleness.message)
     return asset.status.model_copy(
         update={"conditions": conditions, "observed_generation": generation, "stale_reasons": list(staleness.reasons)}

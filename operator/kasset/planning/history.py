@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from kasset.api.conditions import find_condition
 from kasset.api.run import Run
+from kasset.api.contract import SUCCEEDED
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -19,7 +20,7 @@ def select_runs_to_prune(runs: Sequence[Run], *, successful_limit: int, failed_l
     succeeded: list[Run] = []
     failed: list[Run] = []
     for run in runs:
-        outcome = find_condition(run.status.conditions, "Succeeded")
+        outcome = find_condition(run.status.conditions, SUCCEEDED)
         if outcome is not None and outcome.status == "True":
             succeeded.append(run)
         elif outcome is not None and outcome.status == "False":
@@ -36,7 +37,7 @@ def count_unfinished_earlier_runs(run: Run, runs: Sequence[Run]) -> int:
     for other in runs:
         if other.metadata.name == run.metadata.name:
             continue
-        outcome = find_condition(other.status.conditions, "Succeeded")
+        outcome = find_condition(other.status.conditions, SUCCEEDED)
         finished = outcome is not None and outcome.status in ("True", "False")
         if not finished and (other.metadata.creation_timestamp or _EPOCH, other.metadata.name) < mine:
             count += 1

@@ -13,6 +13,7 @@ from datetime import datetime
 from kasset.api.asset import Asset
 from kasset.api.conditions import set_condition
 from kasset.api.job import Job, JobStatus
+from kasset.api.contract import READY
 from kasset.planning.catalog import AssetCatalog
 from kasset.planning.dag import Problem
 from kasset.planning.graph import resolve_job_graph
@@ -30,6 +31,6 @@ def plan_job_status(
         status, reason, message = "False", graph.reason, graph.message
     else:
         status, reason, message = "True", "Resolved", f"{len(graph.steps)} steps"
-    conditions = set_condition(job.status.conditions, type="Ready", status=status, reason=reason, message=message,
+    conditions = set_condition(job.status.conditions, type=READY, status=status, reason=reason, message=message,
                                now=now, generation=generation)
     return job.status.model_copy(update={"conditions": conditions, "observed_generation": generation})

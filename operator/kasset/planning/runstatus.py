@@ -24,13 +24,13 @@ from kasset.api.asset import MAX_MATERIALIZATION_METADATA_BYTES, Asset
 from kasset.api.base import MESSAGE_MAX_LENGTH, json_size, to_manifest, truncate_message
 from kasset.api.conditions import ConditionStatus, set_condition
 from kasset.api.run import MAX_RUN_STATUS_BYTES, TERMINAL_STATES, Run, RunStatus, StepStatus
+from kasset.api.contract import SUCCEEDED
 from kasset.planning.graph import StepGraph
 from kasset.planning.lineage import build_materialization
 from kasset.planning.model import MaterializationUpdate, ObservedJob, PlanEvent
 from kasset.planning.settings import PlanSettings
 from kasset.planning.steps import clamp_step_status
 
-SUCCEEDED = "Succeeded"
 #: Key of the note that replaces step metadata too large for an Asset's lastMaterialization.
 METADATA_NOTE_KEY = "kasset.dev/note"
 #: Bytes kept free for the note that the Succeeded condition gets when steps were trimmed.
