@@ -13,6 +13,7 @@ are `KASSET_NAMESPACES`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import kopf
@@ -30,6 +31,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> None:
     controller = Controller(Settings())
     memo.controller = controller
     await asyncio.get_running_loop().run_in_executor(None, controller.start)
+    gc.freeze()  # the cache built by the first lists is long-lived: keep it out of every later collection
     log.info("%s: watching %s with %d workers", READY, ", ".join(controller.scope.patterns) or "all namespaces",
              controller.settings.workers)
 

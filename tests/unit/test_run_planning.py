@@ -79,11 +79,13 @@ def test_planning_twice_from_the_same_observation_launches_the_same_jobs():
     assert step(again, "a").state == "Running"
 
 
-def test_a_running_job_is_not_launched_again():
-    run, _ = advance(make_run())
+def test_a_running_job_is_not_launched_again_and_its_pod_starting_changes_no_status():
+    run, launched = advance(make_run())
     result = plan(run, [running(job_name("run-1", "a"))])
     assert not result.launches
-    assert step(result, "a").attempts == 1
+    assert result.status == launched.status, "a pod starting is not worth a status write"
+    retrying = plan(run, [running(job_name("run-1", "a"), failed_pods=1)])
+    assert step(retrying, "a").attempts == 2, "a retry is shown while the step runs"
 
 
 def test_retries_are_left_to_the_job_until_it_reports_failed():

@@ -69,7 +69,8 @@ def set_condition(
 ) -> list[Condition]:
     """Return a new list with the condition `type` set; `lastTransitionTime` moves only when status flips.
 
-    The order of existing conditions is kept; a new type is appended.
+    The order of existing conditions is kept; a new type is appended. An unchanged condition is kept as it
+    is (this runs for every Asset of a namespace on every change).
     """
     message = truncate_message(message) or ""
     now = ensure_utc(now)
@@ -80,6 +81,10 @@ def set_condition(
             updated.append(condition)
             continue
         found = True
+        if (condition.status, condition.reason, condition.message, condition.observed_generation) == (
+                status, reason, message, generation):
+            updated.append(condition)
+            continue
         since = condition.last_transition_time if condition.status == status else now
         updated.append(
             condition.model_copy(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kasset.api.asset import Asset
-from kasset.planning.dag import Problem, find_cycle, order_topologically_partial
+from kasset.planning.dag import Problem, find_cycle, order_dependencies_first
 from kasset.planning.staleness import Staleness, assess_staleness
 
 
@@ -150,7 +150,7 @@ class DictCatalog:
 def derive_all_facts(catalog: DictCatalog) -> dict[str, AssetFacts]:
     """Facts of every asset of `catalog`, upstreams first; assets on or downstream of a cycle get DependencyCycle."""
     graph = {name: tuple(d.asset for d in catalog.get(name).spec.deps) for name in catalog.names()}
-    ordered, blocked = order_topologically_partial(graph)
+    ordered, blocked = order_dependencies_first(graph)
     for name in ordered:
         catalog.set_facts(name, derive_asset_facts(catalog.get(name), catalog))
     if blocked:

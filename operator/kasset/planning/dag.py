@@ -105,23 +105,31 @@ def order_topologically_partial(graph: Graph) -> tuple[tuple[str, ...], frozense
     return tuple(order), frozenset()
 
 
-def _order_around_cycles(graph: Graph) -> tuple[tuple[str, ...], frozenset[str]]:
-    """Kahn's algorithm where graphlib refuses a cyclic graph: what remains is blocked by a cycle."""
+def order_dependencies_first(graph: Graph) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Like `order_topologically_partial`, in some dependencies-first order (not by name): the fastest way to
+    visit every node after its dependencies, for deriving facts over a whole namespace."""
+    return _order_around_cycles(graph, by_name=False)
+
+
+def _order_around_cycles(graph: Graph, *, by_name: bool = True) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Kahn's algorithm (graphlib refuses a cyclic graph): what remains is blocked by a cycle."""
     remaining = {node: {dep for dep in deps if dep in graph} for node, deps in graph.items()}
     dependents: dict[str, list[str]] = {node: [] for node in graph}
     for node, deps in remaining.items():
         for dep in deps:
             dependents[dep].append(node)
     ready = [node for node, deps in remaining.items() if not deps]
-    heapq.heapify(ready)
+    pop, push = (heapq.heappop, heapq.heappush) if by_name else (list.pop, list.append)
+    if by_name:
+        heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        node = heapq.heappop(ready)
+        node = pop(ready)
         order.append(node)
         for child in dependents[node]:
             remaining[child].discard(node)
             if not remaining[child]:
-                heapq.heappush(ready, child)
+                push(ready, child)
     return tuple(order), frozenset(graph) - frozenset(order)
 
 

@@ -46,9 +46,12 @@ def observe_step(
     base = (prior or StepStatus(name=node.name, state="Pending")).model_copy(update={"asset": node.asset})
     if observed is None:
         return base
+    pods = observed.active_pods + observed.succeeded_pods + observed.failed_pods
+    finished = observed.is_complete or observed.is_failed
     update = {
         "job_name": observed.name,
-        "attempts": max(base.attempts, observed.active_pods + observed.succeeded_pods + observed.failed_pods),
+        # Counted when the step finishes, or while it retries: not on every pod start (a status write each).
+        "attempts": max(base.attempts, pods) if finished or observed.failed_pods else base.attempts,
         "start_time": base.start_time or observed.start_time or now,
     }
     if observed.is_complete:

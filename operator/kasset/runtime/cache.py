@@ -39,12 +39,12 @@ class Invalid:
     error: ValidationError
 
 
-def newer(incoming: str | None, held: str | None) -> bool:
-    """Whether resourceVersion `incoming` is not older than `held`. resourceVersions are opaque to clients, but
-    etcd-backed servers issue increasing integers; anything else is taken as newer."""
+def newer(incoming: str | None, held: str | None, *, or_same: bool) -> bool:
+    """Whether resourceVersion `incoming` is newer than `held` (or the same, with `or_same`). resourceVersions
+    are opaque to clients, but etcd-backed servers issue increasing integers; anything else counts as newer."""
     if held is None or incoming is None or not (incoming.isdigit() and held.isdigit()):
         return True
-    return int(incoming) >= int(held)
+    return int(incoming) >= int(held) if or_same else int(incoming) > int(held)
 
 
 def slim(raw: dict[str, Any]) -> dict[str, Any]:
@@ -56,10 +56,13 @@ def slim(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class Kind(Generic[M]):
-    """Parsed objects of one kind in one namespace."""
+    """Parsed objects of one kind in one namespace. `echoes`: whether the watch event of a version the cache
+    already holds (the echo of the operator's own write) counts as a change — it does for Assets, whose
+    status the Run reconciler writes and whose facts must then be derived again."""
 
-    def __init__(self, model: type[M]):
+    def __init__(self, model: type[M], *, echoes: bool = False):
         self.model = model
+        self.echoes = echoes
         self.valid: dict[str, M] = {}
         self.invalid: dict[str, Invalid] = {}
         self.versions: dict[str, str] = {}
@@ -68,7 +71,7 @@ class Kind(Generic[M]):
         """Store `raw`; (old, new), or None when the cache already holds a newer version."""
         name = raw["metadata"]["name"]
         version = raw["metadata"].get("resourceVersion")
-        if not newer(version, self.versions.get(name)):
+        if not newer(version, self.versions.get(name), or_same=self.echoes):
             return None
         old = self.pop(name)
         try:
@@ -91,7 +94,7 @@ class NamespaceCache:
     def __init__(self, name: str, lock: threading.RLock):
         self.name = name
         self._lock = lock
-        self.assets: Kind[Asset] = Kind(Asset)
+        self.assets: Kind[Asset] = Kind(Asset, echoes=True)
         self.jobs: Kind[Job] = Kind(Job)
         self.runs: Kind[Run] = Kind(Run)
         self._facts: dict[str, AssetFacts] = {}
@@ -204,9 +207,14 @@ class NamespaceCache:
             self._reindex(self._runs_by_job, (old, None), _job_of, name=name)
             self._waiting_runs.discard(name)
 
-    def put_step_job(self, run: str, raw: dict) -> None:
+    def put_step_job(self, run: str, raw: dict) -> bool:
+        """Store a step Job; True when what the Run reconciler reads of it changed (it is new, or its
+        outcome conditions changed), not on every pod count change."""
         with self._lock:
-            self._step_jobs.setdefault(run, {})[raw["metadata"]["name"]] = raw
+            jobs = self._step_jobs.setdefault(run, {})
+            old = jobs.get(raw["metadata"]["name"])
+            jobs[raw["metadata"]["name"]] = raw
+            return old is None or _outcome(old) != _outcome(raw) or _retries(old) != _retries(raw)
 
     def delete_step_job(self, run: str, name: str) -> None:
         with self._lock:
@@ -229,6 +237,15 @@ class NamespaceCache:
                     members.discard(obj.metadata.name)
                     if not members:
                         del index[key]
+
+
+def _outcome(step_job: dict) -> frozenset[str]:
+    return frozenset(c.get("type") for c in (step_job.get("status") or {}).get("conditions") or []
+                     if c.get("status") == "True")
+
+
+def _retries(step_job: dict) -> int:
+    return (step_job.get("status") or {}).get("failed") or 0
 
 
 def _selected_assets(job: Job) -> Iterable[str]:

@@ -156,8 +156,8 @@ class Controller:
         ns = self.rt.cache.namespace(namespace)
         if kind == "DELETED":
             ns.delete_step_job(owner, name)
-        else:
-            ns.put_step_job(owner, _slim_step_job(raw))
+        elif not ns.put_step_job(owner, _slim_step_job(raw)):
+            return  # pods came and went; the Job's outcome did not change
         self.rt.queue.add(("Run", namespace, owner))
 
     # -- workers ----------------------------------------------------------------------------------------
