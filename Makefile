@@ -85,7 +85,9 @@ run: venv ## Run the operator locally against the cluster in $KUBECONFIG (instal
 
 .PHONY: bench
 bench: venv tools ## Run the benchmarks and print their figures
-	$(PY) -m pytest tests/bench -s -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests/bench -m bench -s -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
+	echo "bench: figures in bench/results/latest.json, docs/benchmarks.md, docs/benchmarks-latency.png"; \
+	exit $$status
 
 .PHONY: clean
 clean: cluster-down ## Stop the cluster and remove its folder (the binary cache stays)

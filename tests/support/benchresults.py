@@ -146,8 +146,9 @@ class Figure:
     def failed_checks(self) -> list[str]:
         """The checks of the goal that do not hold, e.g. `value 14.9 Runs/s, goal >= 20`."""
         metrics = self.metrics
-        return [f"{self.key}: {c.metric} {fmt(metrics.get(c.metric))} {self.unit if c.metric == 'value' else ''}, "
-                f"goal {c.op} {c.limit:g}" for c in (self.goal.checks if self.goal else ()) if not c.holds(metrics)]
+        unit = {"value": f" {self.unit}"}
+        return [f"{self.key}: {c.metric} {fmt(metrics.get(c.metric))}{unit.get(c.metric, '')}, goal {c.op} {c.limit:g}"
+                for c in (self.goal.checks if self.goal else ()) if not c.holds(metrics)]
 
     def line(self) -> str:
         s = self.stats
