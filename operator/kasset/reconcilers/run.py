@@ -156,6 +156,7 @@ def _record_materializations(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> 
                 write_status(rt, "assets", model_meta(asset), to_manifest(asset.status), to_manifest(status))
                 log.info("Recorded materialization of Asset %s/%s by Run %s", ns.name, update.asset,
                          update.materialization.run)
+                rt.queue.add(("Asset", ns.name, update.asset))  # its facts (what it holds) changed
                 break
             except Conflict:
                 ns.put_asset(rt.kube.get("assets", ns.name, update.asset))

@@ -9,7 +9,7 @@ the indexes the reconcilers need (client-go's indexer, per namespace):
 Objects whose spec the models reject are kept aside with their error (their reconciler reports it). A
 `NamespaceCache` is the planners' `AssetCatalog`. Every accessor takes the lock and returns immutable values
 or copies, so worker threads never see a set change under them. An event older than what the cache holds
-(a watch event arriving after the operator's own write was stored) is ignored.
+(a watch event arriving after the operator's own write was stored), or the very version it holds, is ignored.
 
 Does not: talk to the API (the informers feed it) or decide what to reconcile.
 """
@@ -39,12 +39,12 @@ class Invalid:
     error: ValidationError
 
 
-def newer(incoming: str | None, held: str | None, *, or_same: bool) -> bool:
-    """Whether resourceVersion `incoming` is newer than `held` (or the same, with `or_same`). resourceVersions
-    are opaque to clients, but etcd-backed servers issue increasing integers; anything else counts as newer."""
+def newer(incoming: str | None, held: str | None) -> bool:
+    """Whether resourceVersion `incoming` is newer than `held`. resourceVersions are opaque to clients, but
+    etcd-backed servers issue increasing integers; anything else counts as newer."""
     if held is None or incoming is None or not (incoming.isdigit() and held.isdigit()):
         return True
-    return int(incoming) >= int(held) if or_same else int(incoming) > int(held)
+    return int(incoming) > int(held)
 
 
 def slim(raw: dict[str, Any]) -> dict[str, Any]:
@@ -56,13 +56,12 @@ def slim(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class Kind(Generic[M]):
-    """Parsed objects of one kind in one namespace. `echoes`: whether the watch event of a version the cache
-    already holds (the echo of the operator's own write) counts as a change — it does for Assets, whose
-    status the Run reconciler writes and whose facts must then be derived again."""
+    """Parsed objects of one kind in one namespace. The watch event of a version the cache already holds (the
+    echo of the operator's own write, stored when it was written) is not a change: whoever writes an object
+    enqueues what that write affects."""
 
-    def __init__(self, model: type[M], *, echoes: bool = False):
+    def __init__(self, model: type[M]):
         self.model = model
-        self.echoes = echoes
         self.valid: dict[str, M] = {}
         self.invalid: dict[str, Invalid] = {}
         self.versions: dict[str, str] = {}
@@ -71,7 +70,7 @@ class Kind(Generic[M]):
         """Store `raw`; (old, new), or None when the cache already holds a newer version."""
         name = raw["metadata"]["name"]
         version = raw["metadata"].get("resourceVersion")
-        if not newer(version, self.versions.get(name), or_same=self.echoes):
+        if not newer(version, self.versions.get(name)):
             return None
         old = self.pop(name)
         try:
@@ -94,7 +93,7 @@ class NamespaceCache:
     def __init__(self, name: str, lock: threading.RLock):
         self.name = name
         self._lock = lock
-        self.assets: Kind[Asset] = Kind(Asset, echoes=True)
+        self.assets: Kind[Asset] = Kind(Asset)
         self.jobs: Kind[Job] = Kind(Job)
         self.runs: Kind[Run] = Kind(Run)
         self._facts: dict[str, AssetFacts] = {}

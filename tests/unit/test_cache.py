@@ -1,0 +1,53 @@
+"""The watch-fed cache: newer versions only, indexes kept in step, step Jobs filtered to what matters."""
+
+import threading
+
+from kasset.runtime.cache import NamespaceCache
+
+
+def asset(name: str, version: str, *deps: str) -> dict:
+    return {"apiVersion": "kasset.dev/v1alpha1", "kind": "Asset",
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": version},
+            "spec": {"container": {"image": "x"}, "deps": [{"asset": d} for d in deps]}}
+
+
+def step_job(name: str, *, conditions=(), failed: int = 0, active: int = 0) -> dict:
+    return {"metadata": {"name": name}, "spec": {},
+            "status": {"active": active, "failed": failed,
+                       "conditions": [{"type": c, "status": "True"} for c in conditions]}}
+
+
+def test_the_echo_of_a_held_version_and_older_events_are_not_changes():
+    ns = NamespaceCache("ns", threading.RLock())
+    assert ns.put_asset(asset("a", "10"))
+    assert not ns.put_asset(asset("a", "10")), "the echo of the operator's own write"
+    assert not ns.put_asset(asset("a", "9")), "an event older than what the cache holds"
+    assert ns.put_asset(asset("a", "11"))
+
+
+def test_dependants_follow_the_deps_of_the_newest_version_and_deletion():
+    ns = NamespaceCache("ns", threading.RLock())
+    ns.put_asset(asset("b", "1", "a"))
+    ns.put_asset(asset("c", "2", "a"))
+    assert ns.dependants("a") == ("b", "c")
+    ns.put_asset(asset("c", "3", "z"))
+    assert ns.dependants("a") == ("b",) and ns.dependants("z") == ("c",)
+    ns.delete_asset("b")
+    assert ns.dependants("a") == ()
+
+
+def test_an_invalid_object_is_kept_aside_with_its_error():
+    ns = NamespaceCache("ns", threading.RLock())
+    bad = asset("bad", "1")
+    bad["spec"]["container"] = {}
+    ns.put_asset(bad)
+    assert ns.get("bad") is None and "image" in str(ns.assets.invalid["bad"].error)
+
+
+def test_a_step_job_changes_its_run_only_when_it_appears_finishes_or_retries():
+    ns = NamespaceCache("ns", threading.RLock())
+    assert ns.put_step_job("r", step_job("j"))
+    assert not ns.put_step_job("r", step_job("j", active=1)), "a pod starting changes nothing the Run reads"
+    assert ns.put_step_job("r", step_job("j", failed=1, active=1)), "a retry is shown"
+    assert ns.put_step_job("r", step_job("j", conditions=("Complete",), failed=1))
+    assert [j["metadata"]["name"] for j in ns.step_jobs_of("r")] == ["j"]
