@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         "(`kubectl apply -f folder/` may create the Run first).",
     )
     workers: int = Field(
-        default=8,
+        default=16,
         description="Threads that run reconciles (each waits on API calls, so more than cores is right; the "
         "work queue never gives one object to two of them).",
     )

@@ -130,11 +130,18 @@ def test_every_one_of_10000_assets_has_status_within_60s(asset_load, bench_resul
     figure = bench_results.record(Figure(
         key="assets-status", value=max(times) if load.complete else None, unit="s", samples=times,
         note=(f"{incomplete}from the first create until every Asset shows a condition (paged lists once a second); "
-              "samples: each Asset's first create → first seen with status"),
+              "samples: the first create of the batch → each Asset first seen with status"),
         scale=len(load.graph) / 10_000,
         details={"assets": len(load.graph), "creating seconds": load.creating_seconds,
                  "list pass seconds (median)": percentile(load.poll_seconds, 0.5),
                  "operator CPU seconds": load.cpu_seconds}))
+    if load.complete:  # the operator's own share: how far behind the last create it finished
+        bench_results.record(Figure(
+            key="assets-status-after-create", value=max(times) - load.creating_seconds, unit="s",
+            benchmark="10,000 Assets: last create done → every Asset has status",
+            note="the time to every Asset with status, less the time the test took to create them all (the "
+                 "API server admits the creates at its own pace on these 2 cores)",
+            scale=len(load.graph) / 10_000, details={"creating seconds": load.creating_seconds}))
     assert figure.goal_met, figure.failed_checks()
 
 

@@ -48,24 +48,29 @@ def test_one_step_runs_launch_at_20_per_second_and_near_direct_jobs(
         scale=n / 1000,
         details={"runs": n, "succeeded": len(succeeded), "wall seconds": last - min(sent),
                  "creating seconds": max(sent) - min(sent)}))
+    own_events = len(cluster.core.list_namespaced_event(bench_namespace, field_selector="source=kasset-operator").items)
     writes = record_writes_per_step(bench_results, apiserver_metrics.difference(after, before), steps=len(succeeded),
-                                    test_writes=n, baseline=direct_jobs_baseline, incomplete=incomplete)
+                                    test_writes=n, own_events=own_events, incomplete=incomplete)
     missed = throughput.failed_checks() + writes.failed_checks()
     assert not missed, missed
 
 
-def record_writes_per_step(bench_results, delta, *, steps: int, test_writes: int, baseline, incomplete: str) -> Figure:
-    """The operator's writes in `delta` per step: Kasset, batch Job and core Event writes, less the test's own
-    Run creates and the Job controller's Events (measured per Job in the direct-Jobs baseline)."""
+def record_writes_per_step(bench_results, delta, *, steps: int, test_writes: int, own_events: int,
+                           incomplete: str) -> Figure:
+    """The operator's writes in `delta` per step: Kasset and batch Job writes, less the test's own Run creates,
+    plus the core Events the operator recorded (those the API server holds with source kasset-operator: the
+    Job controller records core Events too, so the Event count from the metrics is not the operator's alone)."""
     counted = apiserver_metrics.operator_writes(delta)
-    cluster_events = baseline.cluster_events_per_job * steps
+    all_events = sum(v for k, v in counted.items() if k.group == "" and k.resource == "events")
+    cluster_events = all_events - own_events
     operator_total = sum(counted.values()) - test_writes - cluster_events
     return bench_results.record(Figure(
         key="api-writes-per-step", value=operator_total / max(steps, 1), unit="writes/step",
         note=(f"{incomplete}apiserver_request_total scraped before and after the Run throughput bench; counted: "
-              "POST/PUT/PATCH/APPLY/DELETE on kasset.dev (any resource), batch jobs (not jobs/status) and core "
-              "events; less the test's Run creates and the Job controller's core Events per Job (from the "
-              "direct-Jobs baseline); divided by the steps that succeeded (one per Run)"),
+              "POST/PUT/PATCH/APPLY/DELETE on kasset.dev (any resource) and batch jobs (not jobs/status), less the "
+              "test's Run creates, plus the operator's own core Events (listed by source=kasset-operator; the core "
+              "Event writes in the metrics also hold the Job controller's); divided by the steps that succeeded "
+              "(one per Run)"),
         scale=steps / 1000,
         details={"steps": steps, "counted writes": sum(counted.values()), "test's creates": test_writes,
                  "Job controller events": cluster_events, "operator writes": operator_total,

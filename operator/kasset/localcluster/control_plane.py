@@ -18,8 +18,8 @@ from .pki import Pair
 SERVICE_CIDR = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"
 
-# Raised from the defaults (QPS 20 / burst 30 / 5 Job syncs) so hundreds of Jobs move in seconds.
-KCM_QPS, KCM_BURST, KCM_JOB_SYNCS = 100, 200, 10
+# Raised from the defaults (QPS 20 / burst 30 / 5 Job syncs), as for scale runs, so thousands of Jobs move in seconds.
+KCM_QPS, KCM_BURST, KCM_JOB_SYNCS = 200, 400, 20
 
 
 @dataclass
