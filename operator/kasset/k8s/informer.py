@@ -104,6 +104,9 @@ class Informer:
                     return
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
+                if getattr(exc, "status", None) == 404:
+                    exc = f"the API server does not serve {self.resource.plural}.{self.resource.group}: is its " \
+                          "CRD installed? (`kasset run` installs Kasset's; or `kubectl apply -f crds/`)"
                 log.warning("Watch of %s failed (%s); retrying in %ss", self.resource.plural, exc, delay)
                 version = None
                 self._stop.wait(delay)
