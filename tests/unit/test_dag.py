@@ -1,6 +1,5 @@
 from kasset.planning.dag import (
     Problem,
-    collect_downstream,
     collect_upstream,
     find_cycle,
     find_missing_dependencies,
@@ -52,7 +51,6 @@ def test_long_chain_does_not_recurse():
     assert order[0] == "n0" and len(order) == 5000
 
 
-def test_upstream_and_downstream_closures_include_the_roots():
+def test_upstream_closure_includes_the_roots():
     graph = {"a": [], "b": ["a"], "c": ["b"], "x": []}
     assert collect_upstream(graph, ["c"]) == {"a", "b", "c"}
-    assert collect_downstream(graph, ["a"]) == {"a", "b", "c"}

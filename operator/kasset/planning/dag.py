@@ -148,12 +148,3 @@ def walk(roots: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> se
 def collect_upstream(graph: Graph, roots: Iterable[str]) -> set[str]:
     """Every node reachable from `roots` by following dependencies (roots included); unknown names kept."""
     return walk(roots, lambda node: graph.get(node, ()))
-
-
-def collect_downstream(graph: Graph, roots: Iterable[str]) -> set[str]:
-    """Every node that depends, directly or not, on one of `roots` (roots included)."""
-    dependents: dict[str, set[str]] = {}
-    for node, deps in graph.items():
-        for dep in deps:
-            dependents.setdefault(dep, set()).add(node)
-    return collect_upstream(dependents, roots)
