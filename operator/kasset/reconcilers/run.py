@@ -186,9 +186,8 @@ def _announce(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
     log.info("Run %s/%s finished", ns.name, run.metadata.name)
     job_name = run.spec.job_ref.name if run.spec.job_ref is not None else None
     _prune_history(rt, ns, job_name)
-    job = ns.jobs.valid.get(job_name) if job_name else None
-    if job is not None and job.spec.max_concurrent_runs is not None:
-        rt.enqueue("Run", ns.name, [r.metadata.name for r in ns.runs_of(job_name) if not is_run_finished(r)])
+    if job_name is not None:
+        rt.enqueue("Run", ns.name, ns.runs_waiting_for_a_slot(job_name))
 
 
 def _prune_history(rt: Runtime, ns: NamespaceCache, job_name: str | None) -> None:

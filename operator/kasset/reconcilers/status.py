@@ -50,9 +50,7 @@ def write_model_status(rt: Runtime, plural: str, obj: BaseModel, status: BaseMod
 
 def invalid_spec_status(raw: dict, exc: ValidationError, *, now: datetime, outcome: str) -> dict:
     """A status with condition `outcome` False, reason InvalidSpec, naming the first offending field."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    message = f"{field}: {first['msg']}"
+    message = describe_invalid(exc)
     meta = raw.get("metadata") or {}
     existing = []
     for condition in (raw.get("status") or {}).get("conditions") or []:
@@ -66,6 +64,7 @@ def invalid_spec_status(raw: dict, exc: ValidationError, *, now: datetime, outco
 
 
 def describe_invalid(exc: ValidationError) -> str:
+    """`field.path: what is wrong`, for the first error the models found."""
     first = exc.errors()[0]
     return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
 

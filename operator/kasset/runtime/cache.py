@@ -27,6 +27,7 @@ from kasset.api.asset import Asset
 from kasset.api.job import Job
 from kasset.api.run import Run
 from kasset.planning.catalog import AssetFacts
+from kasset.planning.run import is_run_finished
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -146,9 +147,19 @@ class NamespaceCache:
             else:
                 self._waiting_runs.discard(run)
 
-    def unfinished_runs(self) -> list[str]:
-        from kasset.planning.run import is_run_finished
+    def unfinished_runs_of(self, job: str | None) -> list[str]:
+        """The unfinished Runs of Job `job` (None: Runs without a Job)."""
+        return [run.metadata.name for run in self.runs_of(job) if not is_run_finished(run)]
 
+    def runs_waiting_for_a_slot(self, job: str) -> list[str]:
+        """Unfinished Runs of Job `job` when it bounds them (maxConcurrentRuns), to look at again when one of its
+        Runs finishes or goes; none otherwise."""
+        found = self.jobs.valid.get(job)
+        if found is None or found.spec.max_concurrent_runs is None:
+            return []
+        return self.unfinished_runs_of(job)
+
+    def unfinished_runs(self) -> list[str]:
         with self._lock:
             return [name for name, run in self.runs.valid.items() if not is_run_finished(run)]
 

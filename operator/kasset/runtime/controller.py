@@ -121,7 +121,7 @@ class Controller:
             return
         namespace, name = key
         ns = self.rt.cache.namespace(namespace)
-        before = ns.jobs.versions.get(name) and (ns.jobs.valid.get(name) or ns.jobs.invalid.get(name))
+        before = ns.jobs.valid.get(name) or ns.jobs.invalid.get(name)
         if kind == "DELETED":
             ns.delete_job(name)
         elif not ns.put_job(raw):
@@ -129,7 +129,7 @@ class Controller:
         self.rt.queue.add(("Job", namespace, name))
         generation = raw["metadata"].get("generation")
         if kind != "MODIFIED" or before is None or _generation(before) != generation:
-            self.rt.enqueue("Run", namespace, [r.metadata.name for r in ns.runs_of(name)])
+            self.rt.enqueue("Run", namespace, ns.unfinished_runs_of(name))
 
     def _on_run(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
@@ -140,7 +140,7 @@ class Controller:
             ns.delete_run(name)
             job = (raw.get("spec") or {}).get("jobRef", {}).get("name")
             if job:  # a slot under maxConcurrentRuns may have opened
-                self.rt.enqueue("Run", namespace, [r.metadata.name for r in ns.runs_of(job)])
+                self.rt.enqueue("Run", namespace, ns.runs_waiting_for_a_slot(job))
             return
         if ns.put_run(raw):
             self.rt.queue.add(("Run", namespace, name))
