@@ -12,7 +12,12 @@ Environment (set by the operator; optional ones are absent when they do not appl
 
     KASSET_NAMESPACE, KASSET_RUN, KASSET_STEP   namespace, Run name, step name
     KASSET_ASSET          asset materialized by the step (asset steps only)
-    KASSET_PARTITION      partition key (partitioned runs only)
+    KASSET_PARTITION      partition key (partitioned runs only; for a range Run, its first key)
+    KASSET_PARTITION_RANGE_START, KASSET_PARTITION_RANGE_END
+                          first and last partition key of a range Run (backfillPolicy SingleRun/MultiRun N)
+    KASSET_PARTITION_WINDOW_START, KASSET_PARTITION_WINDOW_END
+                          time-window partitions: the window's start and end, ISO 8601 with offset
+                          (for a range: the first window's start and the last window's end)
     KASSET_CODE_VERSION   the asset's codeVersion, if any
     KASSET_PARAMS         the Run params, a JSON object
     KASSET_OUTPUT_URI     where the step writes
@@ -22,7 +27,7 @@ Environment (set by the operator; optional ones are absent when they do not appl
     JOB_COMPLETION_INDEX  fan-out steps: this pod's item index (set by the Job controller)
 
 The result goes to the termination message (KASSET_TERMINATION_LOG, default /dev/termination-log) as JSON:
-{"dataVersion", "metadata", "items", "itemCount"}. A result over MESSAGE_LIMIT bytes is written to
+{"dataVersion", "metadata", "items", "itemCount", "partitionKeys"}. A result over MESSAGE_LIMIT bytes is written to
 `<output>/.kasset-result[-<index>].json` (file:// outputs only) and the message carries
 {"resultRef", "dataVersion", "itemCount"} plus the metadata when it still fits.
 
@@ -44,6 +49,10 @@ ENV_RUN = "KASSET_RUN"
 ENV_STEP = "KASSET_STEP"
 ENV_ASSET = "KASSET_ASSET"
 ENV_PARTITION = "KASSET_PARTITION"
+ENV_PARTITION_RANGE_START = "KASSET_PARTITION_RANGE_START"
+ENV_PARTITION_RANGE_END = "KASSET_PARTITION_RANGE_END"
+ENV_PARTITION_WINDOW_START = "KASSET_PARTITION_WINDOW_START"
+ENV_PARTITION_WINDOW_END = "KASSET_PARTITION_WINDOW_END"
 ENV_CODE_VERSION = "KASSET_CODE_VERSION"
 ENV_PARAMS = "KASSET_PARAMS"
 ENV_OUTPUT_URI = "KASSET_OUTPUT_URI"
@@ -87,6 +96,10 @@ class Context:
     index: int | None
     items_json: str | None = field(default=None, repr=False)
     items_uri: str | None = None
+    partition_range_start: str | None = None
+    partition_range_end: str | None = None
+    window_start: str | None = None
+    window_end: str | None = None
 
     @property
     def items(self) -> list[Any] | None:
@@ -134,6 +147,10 @@ def context(environ: Mapping[str, str] | None = None) -> Context:
         index=int(index) if index not in (None, "") else None,
         items_json=env.get(ENV_ITEMS),
         items_uri=env.get(ENV_ITEMS_URI),
+        partition_range_start=env.get(ENV_PARTITION_RANGE_START),
+        partition_range_end=env.get(ENV_PARTITION_RANGE_END),
+        window_start=env.get(ENV_PARTITION_WINDOW_START),
+        window_end=env.get(ENV_PARTITION_WINDOW_END),
     )
 
 
@@ -143,12 +160,14 @@ def report(
     data_version: str | None = None,
     items: list[Any] | None = None,
     item_count: int | None = None,
+    partition_keys: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write the result to the termination message and return what was written.
 
     `items` makes downstream fan-out steps run once per item; `item_count` alone reports a count without items
-    (fan-out pods then only get their index). Values must be JSON-serializable.
+    (fan-out pods then only get their index). `partition_keys` adds keys to the dynamic partition dimensions
+    that name this asset in `addedBy`. Values must be JSON-serializable.
     """
     env = os.environ if environ is None else environ
     result: dict[str, Any] = {}
@@ -161,6 +180,8 @@ def report(
         result["itemCount"] = len(items)
     elif item_count is not None:
         result["itemCount"] = int(item_count)
+    if partition_keys is not None:
+        result["partitionKeys"] = [str(key) for key in partition_keys]
     message = _encode(result)
     if len(message.encode()) > MESSAGE_LIMIT:
         message = _encode(_store_result(result, env))

@@ -23,6 +23,7 @@ from kasset.api.base import (
     ObjectName,
     Timestamp,
 )
+from kasset.api.checks import MAX_CHECKS, AssetCheck, CheckResult
 from kasset.api.common import MAX_DEPENDENCIES, MAX_VOLUMES, Container, RetryPolicy, Volume
 from kasset.api.conditions import Condition
 from kasset.api.storage import StorageTemplate
@@ -105,6 +106,12 @@ class AssetSpec(KassetModel):
         max_length=MAX_VOLUMES,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
+    checks: list[AssetCheck] = Field(
+        default_factory=list,
+        description="Data-quality checks run after each materialization (per partition), in the same Run.",
+        max_length=MAX_CHECKS,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
 
     @field_validator("automation")
     @classmethod
@@ -124,7 +131,15 @@ class LineageEntry(KassetModel):
     data_version: str | None = Field(
         default=None, description="dataVersion of the consumed data.", max_length=DATA_VERSION_MAX_LENGTH
     )
-    partition: str | None = Field(default=None, description="Partition of the consumed data.", max_length=253)
+    partition: str | None = Field(
+        default=None,
+        description="Partition of the consumed data; when several were read, the first and last as "
+        "`first...last` (the exact list is in the asset's PartitionSlice records).",
+        max_length=600,
+    )
+    partition_count: int | None = Field(
+        default=None, description="How many upstream partitions were read, when more than one.", ge=0
+    )
 
 
 class Materialization(KassetModel):
@@ -169,7 +184,7 @@ class AssetStatus(KassetModel):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Materialized, Stale and DependenciesResolved.",
+        description="Materialized, Stale, DependenciesResolved and ChecksPassed.",
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
@@ -180,6 +195,13 @@ class AssetStatus(KassetModel):
         default_factory=list,
         description=f"Why the asset is stale, one line each (at most {MAX_STALE_REASONS}).",
         max_length=MAX_STALE_REASONS,
+    )
+    checks: list[CheckResult] = Field(
+        default_factory=list,
+        description="The last result of each check declared in spec.checks (the ChecksPassed condition sums "
+        "them up).",
+        max_length=MAX_CHECKS,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
 
 

@@ -20,6 +20,8 @@ LABEL_ASSET = "kasset.dev/asset"
 LABEL_PARTITION = "kasset.dev/partition"
 LABEL_TRIGGER = "kasset.dev/trigger"
 LABEL_SOURCE_RUN = "kasset.dev/source-run"
+LABEL_BACKFILL = "kasset.dev/backfill"
+LABEL_CHECK = "kasset.dev/check"
 
 # -- annotations ---------------------------------------------------------------------------------------------
 ANNOTATION_RUN = "kasset.dev/run"
@@ -33,6 +35,7 @@ READY = "Ready"                    # Job: its steps resolve to a DAG
 MATERIALIZED = "Materialized"      # Asset
 STALE = "Stale"                    # Asset
 DEPENDENCIES_RESOLVED = "DependenciesResolved"  # Asset
+CHECKS_PASSED = "ChecksPassed"    # Asset: every declared check passed on its last run
 
 # -- the batch/v1 Job conditions the operator reads ----------------------------------------------------------
 JOB_COMPLETE = "Complete"

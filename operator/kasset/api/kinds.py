@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from kasset.api.asset import Asset, AssetSpec, AssetStatus
 from kasset.api.job import Job, JobSpec, JobStatus
+from kasset.api.partitionslice import PartitionSlice, PartitionSliceSpec, PartitionSliceStatus
 from kasset.api.run import Run, RunSpec, RunStatus
 from kasset.api.schema import Schema, build_structural_schema
 
@@ -108,6 +109,16 @@ KINDS: tuple[KindInfo, ...] = (
                 "rule": "has(self.spec.jobRef) != has(self.spec.selection)",
                 "message": "exactly one of spec.jobRef and spec.selection must be set",
             },
+        ),
+    ),
+    KindInfo(
+        kind=PartitionSlice,
+        spec=PartitionSliceSpec,
+        status=PartitionSliceStatus,
+        plural="partitionslices",
+        short_names=("kps",),
+        printer_columns=build_columns(
+            ("Asset", "string", ".spec.asset", "The Asset whose partition records the slice holds.", 0),
         ),
     ),
 )

@@ -60,12 +60,25 @@ class Trigger(KassetModel):
     )
 
 
+class PartitionKeyRange(KassetModel):
+    """A range of partitions, by its first and last key (both included, in the partitions' order)."""
+
+    start: str = Field(description="First partition key of the range.", min_length=1, max_length=256)
+    end: str = Field(description="Last partition key of the range (included).", min_length=1, max_length=256)
+
+
 class RunSpec(KassetModel):
     """What to execute, with which params, for which partition."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "spec is immutable: create a new Run"}]
+            "x-kubernetes-validations": [
+                {"rule": "self == oldSelf", "message": "spec is immutable: create a new Run"},
+                {
+                    "rule": "!(has(self.partition) && has(self.partitionRange))",
+                    "message": "at most one of spec.partition and spec.partitionRange may be set",
+                },
+            ]
         }
     )
 
@@ -77,7 +90,16 @@ class RunSpec(KassetModel):
         default_factory=dict, description="Parameters as plain JSON; steps receive them in KASSET_PARAMS."
     )
     partition: str | None = Field(
-        default=None, description="Partition key to materialize; steps receive it in KASSET_PARTITION.", max_length=253
+        default=None,
+        description="Partition key to materialize (checked against the selected assets' spec.partitions); steps "
+        "receive it in KASSET_PARTITION, and for time windows its start and end in KASSET_PARTITION_WINDOW_START "
+        "and KASSET_PARTITION_WINDOW_END.",
+        max_length=256,
+    )
+    partition_range: PartitionKeyRange | None = Field(
+        default=None,
+        description="A range of partitions materialized by one step per asset (only for assets whose "
+        "spec.partitions.backfillPolicy accepts ranges); steps receive KASSET_PARTITION_RANGE_START/END.",
     )
     trigger: Trigger | None = Field(default=None, description="What started the Run; Manual when omitted.")
     run_key: str | None = Field(
