@@ -21,7 +21,9 @@ Environment (set by the operator; optional ones are absent when they do not appl
     KASSET_CODE_VERSION   the asset's codeVersion, if any
     KASSET_PARAMS         the Run params, a JSON object
     KASSET_OUTPUT_URI     where the step writes
-    KASSET_INPUTS         {dependency name: URI} as a JSON object; also KASSET_INPUT_<NAME>_URI each
+    KASSET_INPUTS         {dependency name: URI} as a JSON object; also KASSET_INPUT_<NAME>_URI each. When the
+                          step reads several partitions of a dependency, its URI keeps `{partition}` and ...
+    KASSET_INPUT_PARTITIONS  ... {dependency name: {partition key: URI}} lists them (up to 1000 per dependency)
     KASSET_ITEMS          fan-out steps: the source step's items, a JSON array ...
     KASSET_ITEMS_URI      ... or the URI of the source's result file holding them under "items"
     JOB_COMPLETION_INDEX  fan-out steps: this pod's item index (set by the Job controller)
@@ -53,6 +55,7 @@ ENV_PARTITION_RANGE_START = "KASSET_PARTITION_RANGE_START"
 ENV_PARTITION_RANGE_END = "KASSET_PARTITION_RANGE_END"
 ENV_PARTITION_WINDOW_START = "KASSET_PARTITION_WINDOW_START"
 ENV_PARTITION_WINDOW_END = "KASSET_PARTITION_WINDOW_END"
+ENV_INPUT_PARTITIONS = "KASSET_INPUT_PARTITIONS"
 ENV_CODE_VERSION = "KASSET_CODE_VERSION"
 ENV_PARAMS = "KASSET_PARAMS"
 ENV_OUTPUT_URI = "KASSET_OUTPUT_URI"
@@ -100,6 +103,7 @@ class Context:
     partition_range_end: str | None = None
     window_start: str | None = None
     window_end: str | None = None
+    input_partitions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def items(self) -> list[Any] | None:
@@ -151,6 +155,7 @@ def context(environ: Mapping[str, str] | None = None) -> Context:
         partition_range_end=env.get(ENV_PARTITION_RANGE_END),
         window_start=env.get(ENV_PARTITION_WINDOW_START),
         window_end=env.get(ENV_PARTITION_WINDOW_END),
+        input_partitions=json.loads(env.get(ENV_INPUT_PARTITIONS) or "{}"),
     )
 
 

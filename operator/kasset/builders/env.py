@@ -33,6 +33,14 @@ def build_contract_env(contract: StepContract) -> list[dict[str, str]]:
         (sdk.ENV_INPUTS, _json(contract.inputs)),
     ]
     pairs += [(sdk.input_env_name(name), uri) for name, uri in sorted(contract.inputs.items())]
+    if contract.partition_range is not None:
+        pairs += [(sdk.ENV_PARTITION_RANGE_START, contract.partition_range[0]),
+                  (sdk.ENV_PARTITION_RANGE_END, contract.partition_range[1])]
+    if contract.window is not None:
+        pairs += [(sdk.ENV_PARTITION_WINDOW_START, contract.window[0]),
+                  (sdk.ENV_PARTITION_WINDOW_END, contract.window[1])]
+    if contract.input_partitions:
+        pairs.append((sdk.ENV_INPUT_PARTITIONS, _json(contract.input_partitions)))
     if contract.items is not None:
         pairs.append((sdk.ENV_ITEMS, _json(list(contract.items))))
     elif contract.items_uri is not None:

@@ -54,6 +54,9 @@ class StepContract:
     code_version: str | None = None
     items: tuple[Any, ...] | None = None
     items_uri: str | None = None
+    partition_range: tuple[str, str] | None = None
+    window: tuple[str, str] | None = None
+    input_partitions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

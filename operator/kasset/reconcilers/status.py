@@ -18,8 +18,8 @@ from kasset.k8s import Conflict
 from kasset.reconcilers.runtime import Runtime
 
 log = logging.getLogger("kasset.status")
-PUT = {"assets": "put_asset", "jobs": "put_job", "runs": "put_run"}
-KIND = {"assets": "Asset", "jobs": "Job", "runs": "Run"}
+PUT = {"assets": "put_asset", "jobs": "put_job", "runs": "put_run", "partitionslices": "put_slice"}
+KIND = {"assets": "Asset", "jobs": "Job", "runs": "Run", "partitionslices": "PartitionSlice"}
 
 
 def write_status(rt: Runtime, plural: str, meta: dict[str, Any], current: dict, status: dict) -> bool:

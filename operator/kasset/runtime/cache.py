@@ -3,6 +3,7 @@ the indexes the reconcilers need (client-go's indexer, per namespace):
 
     assets        name -> Asset             dependants     upstream name -> names of Assets that depend on it
     facts         name -> AssetFacts        jobs_by_asset  asset name -> Jobs whose selection names it
+    slices        name -> PartitionSlice    records        asset name -> {partition key: (slice, record)}
     jobs          name -> Job               runs_by_job    Job name ('' for Runs without one) -> Run names
     runs          name -> Run               step_jobs      Run name -> {Job name: the Job's slim dict}
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from kasset.api.asset import Asset
 from kasset.api.job import Job
+from kasset.api.partitionslice import PartitionRecord
 from kasset.api.run import Run
 from kasset.planning.catalog import AssetFacts
 from kasset.planning.run import is_run_finished
@@ -103,6 +105,8 @@ class NamespaceCache:
         self._runs_by_job: dict[str, set[str]] = {}
         self._step_jobs: dict[str, dict[str, dict]] = {}
         self._waiting_runs: set[str] = set()
+        self._slices: dict[str, dict] = {}
+        self._records: dict[str, dict[str, tuple[str, PartitionRecord]]] = {}
 
     # -- AssetCatalog ----------------------------------------------------------------------------------
 
@@ -232,6 +236,62 @@ class NamespaceCache:
             jobs.pop(name, None)
             if not jobs:
                 self._step_jobs.pop(run, None)
+
+    # -- partition records (PartitionSlices) -------------------------------------------------------------
+
+    def records_of(self, asset: str) -> dict[str, PartitionRecord]:
+        """The partition records of Asset `asset` by key (a copy)."""
+        with self._lock:
+            return {key: record for key, (_, record) in self._records.get(asset, {}).items()}
+
+    def slice_of(self, asset: str, key: str) -> str | None:
+        """The PartitionSlice holding the record of `key`, if any."""
+        with self._lock:
+            found = self._records.get(asset, {}).get(key)
+            return found[0] if found is not None else None
+
+    def partition_count(self, asset: str) -> int:
+        with self._lock:
+            return len(self._records.get(asset, {}))
+
+    def slice_raw(self, name: str) -> dict | None:
+        with self._lock:
+            return self._slices.get(name)
+
+    def put_slice(self, raw: dict) -> str | None:
+        """Store a PartitionSlice; the asset whose records changed, or None (an echo, or an older version)."""
+        name = raw["metadata"]["name"]
+        with self._lock:
+            held = self._slices.get(name)
+            if held is not None and not newer(raw["metadata"].get("resourceVersion"),
+                                              held["metadata"].get("resourceVersion")):
+                return None
+            self._drop_slice_records(name)
+            self._slices[name] = slim(raw)
+            asset = (raw.get("spec") or {}).get("asset")
+            if not asset:
+                return None
+            records = self._records.setdefault(asset, {})
+            for item in (raw.get("status") or {}).get("records") or []:
+                try:
+                    record = PartitionRecord.model_validate(item)
+                except ValidationError:
+                    continue
+                records[record.partition] = (name, record)
+            return asset
+
+    def delete_slice(self, name: str) -> str | None:
+        with self._lock:
+            held = self._slices.pop(name, None)
+            self._drop_slice_records(name)
+            return ((held or {}).get("spec") or {}).get("asset")
+
+    def _drop_slice_records(self, name: str) -> None:
+        held = self._slices.get(name)
+        asset = ((held or {}).get("spec") or {}).get("asset")
+        records = self._records.get(asset or "", {})
+        for key in [key for key, (where, _) in records.items() if where == name]:
+            del records[key]
 
     @staticmethod
     def _reindex(index: dict[str, set[str]], change, keys_of, *, name: str | None = None) -> None:

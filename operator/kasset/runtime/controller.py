@@ -1,7 +1,7 @@
 """The controller: informers feed the cache, each change enqueues the keys it affects, and a bounded pool of
 worker threads reconciles them one key at a time.
 
-    informers (assets, jobs, runs, step Jobs) ──> cache ──> work queue ──> workers ──> reconcilers
+    informers (assets, jobs, runs, step Jobs, slices) ──> cache ──> work queue ──> workers ──> reconcilers
                                                     ^                                     │
                                                     └────────── writes (through the API) ─┘
 
@@ -63,6 +63,7 @@ class Controller:
             Informer(api, Resource(GROUP, VERSION, "runs"), self._on_run, namespace=watch_ns),
             Informer(api, Resource("batch", "v1", "jobs"), self._on_step_job, namespace=watch_ns,
                      label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}"),
+            Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, namespace=watch_ns),
         ]
         self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
                          for i in range(settings.workers)]
@@ -159,6 +160,16 @@ class Controller:
         elif not ns.put_step_job(owner, _slim_step_job(raw)):
             return  # pods came and went; the Job's outcome did not change
         self.rt.queue.add(("Run", namespace, owner))
+
+    def _on_slice(self, kind: str, raw: dict) -> None:
+        """Another writer's change to partition records (the operator's own writes enqueue their Asset)."""
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        asset = ns.delete_slice(name) if kind == "DELETED" else ns.put_slice(raw)
+        if asset:
+            self.rt.queue.add(("Asset", namespace, asset))
 
     # -- workers ----------------------------------------------------------------------------------------
 
