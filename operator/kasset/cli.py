@@ -1,17 +1,22 @@
-"""The `kasset` command: `run` the operator, `demo` the main job on the local cluster.
+"""The `kasset` command (click): `run` the operator, `demo` the main job on the local cluster, `backfill` a Job
+over a range of partitions (see `kasset.commands.backfill`).
 
 `demo` uses the cluster in $KUBECONFIG when given, and otherwise starts the local one (`make cluster-up`).
+Exit codes: 0 success, 1 the work failed, 2 usage or API errors.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import click
+
+from kasset.commands.backfill import backfill
 
 
 def operator_argv() -> list[str]:
@@ -50,28 +55,44 @@ def install_crds(kubeconfig: Path | None = None) -> None:
     print(f"CRDs installed: {', '.join(names)}")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Kasset: data pipelines as Kubernetes resources."""
+
+
+@cli.command("run")
+@click.option("--namespace", help="Watch one namespace (default: all).")
+def run_operator(namespace: str | None) -> int:
+    """Run the operator against the cluster in $KUBECONFIG."""
     install_crds()
-    os.environ.update(operator_env(args.namespace))
+    os.environ.update(operator_env(namespace))
     os.execv(sys.executable, operator_argv())
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+@cli.command("demo")
+def demo() -> int:
+    """Run the main example on the local cluster (started if needed)."""
     from kasset.demo import run_demo
 
     return run_demo()
 
 
+cli.add_command(backfill)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kasset", description="Kasset: data pipelines as Kubernetes resources.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the operator against the cluster in $KUBECONFIG")
-    run.add_argument("--namespace", help="watch one namespace (default: all)")
-    run.set_defaults(func=cmd_run)
-    demo = sub.add_parser("demo", help="run the main example on the local cluster (started if needed)")
-    demo.set_defaults(func=cmd_demo)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    """The console entry point: run a command and return its exit code (click's own for usage errors)."""
+    try:
+        result = cli.main(args=argv, prog_name="kasset", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

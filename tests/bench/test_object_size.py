@@ -30,6 +30,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 import kasset.api.asset as asset_api
+import kasset.api.checks as checks_api
+import kasset.api.partitionslice as slice_api
 import kasset.api.run as run_api
 from kasset.api import contract
 from kasset.api.base import to_manifest
@@ -47,6 +49,8 @@ BYTE_LIMITS = {
     ("StepStatus", "metadata"): getattr(run_api, "MAX_STEP_METADATA_BYTES", TERMINATION_MESSAGE_BYTES),
     ("Materialization", "metadata"): getattr(asset_api, "MAX_MATERIALIZATION_METADATA_BYTES",
                                              TERMINATION_MESSAGE_BYTES),
+    ("CheckResult", "metadata"): checks_api.MAX_CHECK_METADATA_BYTES,
+    ("PartitionRecord", "metadata"): slice_api.MAX_RECORD_METADATA_BYTES,
 }
 
 
@@ -54,7 +58,7 @@ BYTE_LIMITS = {
 WRITTEN_CONDITIONS = {
     "RunStatus": (contract.SUCCEEDED,),
     "JobStatus": (contract.READY,),
-    "AssetStatus": (contract.MATERIALIZED, contract.STALE, contract.DEPENDENCIES_RESOLVED),
+    "AssetStatus": (contract.MATERIALIZED, contract.STALE, contract.DEPENDENCIES_RESOLVED, contract.CHECKS_PASSED),
 }
 #: (model, field) -> the field of the same model it always equals.
 SAME_AS = {("StepStatus", "asset"): "name"}
@@ -62,6 +66,10 @@ SAME_AS = {("StepStatus", "asset"): "name"}
 
 def bound_for_writing(kind: str, status: BaseModel) -> BaseModel:
     """ADAPTER to the planner: what it does to a `kind` status before writing it (identity where nothing)."""
+    if kind == "PartitionSlice":
+        from kasset.planning.partitionrecords import bound_slice_records
+
+        return status.model_copy(update={"records": bound_slice_records(list(status.records))})
     if kind != "Run":
         return status
     from kasset.planning.runstatus import bound_run_status

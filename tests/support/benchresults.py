@@ -73,6 +73,9 @@ GOALS: dict[str, Goal] = {
     "largest-object": Goal(
         "Largest object written (10,000 steps in history / 500-step Run, worst case)", "≤ 256 KiB",
         (Check("value", "<=", 256.0),)),
+    "partition-status": Goal(
+        "Asset status with 10,000 daily × 2 static partitions (worst case: states alternate)", "≤ 256 KiB",
+        (Check("value", "<=", 256.0),)),
     "api-writes-per-step": Goal(
         "API writes per step (from the API server's own request metrics)", "≤ 4", (Check("value", "<=", 4.0),)),
 }

@@ -39,6 +39,11 @@ def run(name: str, *, job_ref: str | None = None, assets: list[str] | None = Non
             "spec": {**body, **spec}}
 
 
+def backfill(name: str, *, job_ref: str, **spec: Any) -> dict:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Backfill", "metadata": {"name": name},
+            "spec": {"jobRef": {"name": job_ref}, **spec}}
+
+
 class Kasset:
     """Create and read Kasset objects in one namespace."""
 
@@ -69,6 +74,21 @@ class Kasset:
         run_obj = self.get("runs", name)
         assert cond["status"] == expect, json.dumps(run_obj.get("status"), indent=1)
         return run_obj
+
+    def wait_backfill(self, name: str, *, timeout: float = 180, expect: str = "True",
+                      generation: int = 1) -> dict:
+        """Wait until the Backfill's Complete condition is True or False for `generation`; assert it is `expect`."""
+        def finished():
+            obj = self.get("backfills", name)
+            status = obj.get("status") or {}
+            cond = next((c for c in status.get("conditions") or [] if c["type"] == "Complete"), None)
+            done = cond and cond["status"] in ("True", "False") and status.get("observedGeneration", 0) >= generation
+            return obj if done else None
+
+        obj = wait_for(finished, timeout=timeout, what=f"Backfill {name} to complete")
+        cond = next(c for c in obj["status"]["conditions"] if c["type"] == "Complete")
+        assert cond["status"] == expect, json.dumps(obj["status"], indent=1)
+        return obj
 
     def step_jobs(self, run_name: str) -> list:
         return self.cluster.batch.list_namespaced_job(

@@ -51,3 +51,43 @@ def test_a_step_job_changes_its_run_only_when_it_appears_finishes_or_retries():
     assert ns.put_step_job("r", step_job("j", failed=1, active=1)), "a retry is shown"
     assert ns.put_step_job("r", step_job("j", conditions=("Complete",), failed=1))
     assert [j["metadata"]["name"] for j in ns.step_jobs_of("r")] == ["j"]
+
+
+def backfill_run(name: str, version: str, backfill: str, *, started: bool = False) -> dict:
+    return {"apiVersion": "kasset.dev/v1alpha1", "kind": "Run",
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": version,
+                         "labels": {"kasset.dev/backfill": backfill}},
+            "spec": {"jobRef": {"name": "daily"}, "partition": "2021-05-01", "runKey": "backfill/u/0/0",
+                     "trigger": {"type": "Backfill", "source": f"Backfill/{backfill}"}},
+            "status": {"startTime": "2026-01-01T00:00:00Z"} if started else {}}
+
+
+def a_backfill(name: str, version: str = "1") -> dict:
+    return {"apiVersion": "kasset.dev/v1alpha1", "kind": "Backfill",
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": version},
+            "spec": {"jobRef": {"name": "daily"}, "partitions": {"keys": ["2021-05-01"]}}}
+
+
+def test_runs_of_a_backfill_are_indexed_by_its_label_and_exempt_from_pruning_while_it_exists():
+    ns = NamespaceCache("ns", threading.RLock())
+    ns.put_run(backfill_run("may-0", "1", "may"))
+    ns.put_run(backfill_run("june-0", "2", "june"))
+    assert [r.metadata.name for r in ns.runs_of_backfill("may")] == ["may-0"]
+    may_0 = ns.runs.valid["may-0"]
+    assert not ns.held_by_backfill(may_0)
+    ns.put_backfill(a_backfill("may"))
+    assert ns.held_by_backfill(may_0)
+    ns.delete_backfill("may")
+    assert not ns.held_by_backfill(may_0)
+    ns.delete_run("may-0")
+    assert ns.runs_of_backfill("may") == []
+
+
+def test_a_gone_backfill_with_unstarted_runs_is_found_for_the_safety_net():
+    ns = NamespaceCache("ns", threading.RLock())
+    ns.put_run(backfill_run("may-0", "1", "may", started=True))
+    assert ns.orphaned_backfills() == []  # started Runs finish
+    ns.put_run(backfill_run("may-1", "2", "may"))
+    assert ns.orphaned_backfills() == ["may"]
+    ns.put_backfill(a_backfill("may"))
+    assert ns.orphaned_backfills() == [] and ns.unfinished_backfills() == ["may"]

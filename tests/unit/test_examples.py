@@ -23,6 +23,7 @@ import yaml
 
 from kasset import sdk
 from kasset.api import Asset, Job, Run, find_condition
+from kasset.api.backfill import Backfill
 from kasset.builders import build_contract_env
 from kasset.planning import ObservedJob, parse_step_result, plan_run
 from kasset.planning.run import resolve_run_graph
@@ -33,7 +34,7 @@ from kasset_factories import T0
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
 FOLDERS = sorted(path for path in EXAMPLES.iterdir() if path.is_dir())
-MODELS = {"Asset": Asset, "Job": Job, "Run": Run}
+MODELS = {"Asset": Asset, "Job": Job, "Run": Run, "Backfill": Backfill}
 NAMESPACE = "examples"
 #: Bound on reconcile rounds of a local run (each round launches at least one step or finishes).
 MAX_ROUNDS = 20
@@ -61,6 +62,12 @@ class Example:
         (run,) = self.models("Run").values()
         return run
 
+    @property
+    def starter(self) -> Run | Backfill:
+        """The one Run or Backfill that starts the example."""
+        (found,) = [*self.models("Run").values(), *self.models("Backfill").values()]
+        return found
+
 
 def load(folder: Path) -> Example:
     documents = []
@@ -73,8 +80,8 @@ def ids(folders: list[Path]) -> list[str]:
     return [folder.name for folder in folders]
 
 
-def test_there_are_the_three_examples():
-    assert ids(FOLDERS) == ["01-hello", "02-assets", "03-zip-fanout"]
+def test_there_are_the_four_examples():
+    assert ids(FOLDERS) == ["01-hello", "02-assets", "03-zip-fanout", "04-partitions"]
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
@@ -116,11 +123,11 @@ def test_kasset_objects_validate_against_the_models_without_unknown_fields(folde
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
-def test_every_example_has_exactly_one_run_of_a_job_in_the_folder(folder):
+def test_every_example_has_exactly_one_run_or_backfill_of_a_job_in_the_folder(folder):
     example = load(folder)
-    assert len(example.of_kind("Run", "kasset.dev")) == 1
-    assert example.run.spec.job_ref is not None
-    assert example.run.spec.job_ref.name in example.names("Job", "kasset.dev")
+    assert len(example.of_kind("Run", "kasset.dev") + example.of_kind("Backfill", "kasset.dev")) == 1
+    assert example.starter.spec.job_ref is not None
+    assert example.starter.spec.job_ref.name in example.names("Job", "kasset.dev")
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
@@ -137,8 +144,11 @@ def test_selected_and_upstream_assets_exist_in_the_folder(folder):
 @pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
 def test_the_run_resolves_to_a_step_graph(folder):
     example = load(folder)
+    run = example.starter
+    if isinstance(run, Backfill):  # the Runs it creates: the Job over one of its partitions
+        run = Run.model_validate({"metadata": {"name": "r"}, "spec": {"jobRef": {"name": run.spec.job_ref.name}}})
     graph = resolve_run_graph(
-        run=example.run, job=example.models("Job").get(example.run.spec.job_ref.name),
+        run=run, job=example.models("Job").get(run.spec.job_ref.name),
         assets=example.models("Asset"), settings=PlanSettings(),
     )
     assert hasattr(graph, "steps"), graph  # a Problem (cycle, missing dependency, bad storage) otherwise

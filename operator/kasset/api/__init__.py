@@ -5,6 +5,7 @@ The models are the single source of truth: `python -m kasset.api.crd` turns them
 """
 
 from kasset.api.asset import Asset, AssetDependency, AssetSpec, AssetStatus, LineageEntry, Materialization
+from kasset.api.backfill import Backfill, BackfillPartitions, BackfillSpec, BackfillStatus
 from kasset.api.base import API_VERSION, GROUP, VERSION, ObjectMeta, to_manifest
 from kasset.api.common import AssetSelection, Container, EnvVar, RetryPolicy, Volume, VolumeMount
 from kasset.api.conditions import Condition, find_condition, is_condition_true, set_condition
@@ -21,6 +22,10 @@ __all__ = [
     "AssetSelection",
     "AssetSpec",
     "AssetStatus",
+    "Backfill",
+    "BackfillPartitions",
+    "BackfillSpec",
+    "BackfillStatus",
     "Condition",
     "Container",
     "EnvVar",

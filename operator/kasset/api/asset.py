@@ -26,6 +26,7 @@ from kasset.api.base import (
 from kasset.api.checks import MAX_CHECKS, AssetCheck, CheckResult
 from kasset.api.common import MAX_DEPENDENCIES, MAX_VOLUMES, Container, RetryPolicy, Volume
 from kasset.api.conditions import Condition
+from kasset.api.partitions import PartitionMapping, PartitionsDefinition, PartitionSummary
 from kasset.api.storage import StorageTemplate
 
 #: Bound on `status.staleReasons`; the rest is summarized in the Stale condition's message.
@@ -39,22 +40,15 @@ AutomationPolicy = Literal["Manual", "Eager", "OnCron"]
 ONCRON_UNSUPPORTED = "spec.automation: OnCron is not supported yet (Schedules are not built); use Manual or Eager"
 
 
-class PartitionMapping(KassetModel):
-    """Which partition of the upstream asset a partition of this asset reads."""
-
-    type: Literal["Identity", "Unpartitioned"] = Field(
-        default="Identity",
-        description="Identity: the same partition key as the downstream run; Unpartitioned: the upstream "
-        "asset has no partitions, its single materialization is read.",
-    )
-
-
 class AssetDependency(KassetModel):
     """An upstream asset this asset reads."""
 
     asset: ObjectName = Field(description="Name of the upstream Asset in the same namespace.")
     partition_mapping: PartitionMapping | None = Field(
-        default=None, description="Which upstream partition is read; Identity when omitted."
+        default=None,
+        description="Which upstream partitions a partition of this asset reads; when omitted, the default for the "
+        "two definitions (Identity for equal ones, TimeWindow between time windows, AllPartitions into an "
+        "unpartitioned asset, Unpartitioned from an unpartitioned upstream).",
     )
 
 
@@ -79,6 +73,11 @@ class AssetSpec(KassetModel):
         description="Upstream assets this one reads; their output URIs reach the step in KASSET_INPUTS.",
         max_length=MAX_DEPENDENCIES,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["asset"]},
+    )
+    partitions: PartitionsDefinition | None = Field(
+        default=None,
+        description="The asset's partitions: time windows, static or dynamic keys, in one or more dimensions. "
+        "Runs then name a partition (or a range), each materialized and tracked on its own.",
     )
     code_version: str | None = Field(
         default=None,
@@ -135,7 +134,7 @@ class LineageEntry(KassetModel):
         default=None,
         description="Partition of the consumed data; when several were read, the first and last as "
         "`first...last` (the exact list is in the asset's PartitionSlice records).",
-        max_length=600,
+        max_length=253,
     )
     partition_count: int | None = Field(
         default=None, description="How many upstream partitions were read, when more than one.", ge=0
@@ -195,6 +194,11 @@ class AssetStatus(KassetModel):
         default_factory=list,
         description=f"Why the asset is stale, one line each (at most {MAX_STALE_REASONS}).",
         max_length=MAX_STALE_REASONS,
+    )
+    partitions: PartitionSummary | None = Field(
+        default=None,
+        description="Partitioned assets: counts and ranges of materialized, failed, missing and stale partitions "
+        "(bounded; the exact record of each partition is in the asset's PartitionSlices).",
     )
     checks: list[CheckResult] = Field(
         default_factory=list,

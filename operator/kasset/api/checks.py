@@ -23,7 +23,7 @@ MAX_CHECKS = 20
 #: Longest check message kept in status.
 CHECK_MESSAGE_MAX_LENGTH = 512
 #: Largest check metadata (compact JSON) kept in status; larger metadata is replaced by a note.
-MAX_CHECK_METADATA_BYTES = 2048
+MAX_CHECK_METADATA_BYTES = 512
 
 CheckOutcome = Literal["Passed", "Failed"]
 

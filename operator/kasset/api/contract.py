@@ -28,6 +28,8 @@ ANNOTATION_RUN = "kasset.dev/run"
 ANNOTATION_STEP = "kasset.dev/step"
 ANNOTATION_ASSET = "kasset.dev/asset"
 ANNOTATION_PARTITION = "kasset.dev/partition"
+ANNOTATION_BACKFILL_PARTITIONS = "kasset.dev/backfill-partitions"  # a Backfill's Run: its batch (key or first...last)
+ANNOTATION_BACKFILL_RERUN = "kasset.dev/backfill-rerun"  # a Backfill's Run: spec.rerunFailed when it was created
 
 # -- condition types -----------------------------------------------------------------------------------------
 SUCCEEDED = "Succeeded"            # Run: True, False, or Unknown while it runs
@@ -36,6 +38,7 @@ MATERIALIZED = "Materialized"      # Asset
 STALE = "Stale"                    # Asset
 DEPENDENCIES_RESOLVED = "DependenciesResolved"  # Asset
 CHECKS_PASSED = "ChecksPassed"    # Asset: every declared check passed on its last run
+COMPLETE = "Complete"              # Backfill: True when every partition succeeded, False when some failed
 
 # -- the batch/v1 Job conditions the operator reads ----------------------------------------------------------
 JOB_COMPLETE = "Complete"

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kasset.api.asset import Asset, AssetSpec, AssetStatus
+from kasset.api.backfill import Backfill, BackfillSpec, BackfillStatus
 from kasset.api.job import Job, JobSpec, JobStatus
 from kasset.api.partitionslice import PartitionSlice, PartitionSliceSpec, PartitionSliceStatus
 from kasset.api.run import Run, RunSpec, RunStatus
@@ -119,6 +120,29 @@ KINDS: tuple[KindInfo, ...] = (
         short_names=("kps",),
         printer_columns=build_columns(
             ("Asset", "string", ".spec.asset", "The Asset whose partition records the slice holds.", 0),
+        ),
+    ),
+    KindInfo(
+        kind=Backfill,
+        spec=BackfillSpec,
+        status=BackfillStatus,
+        plural="backfills",
+        short_names=("kbf",),
+        printer_columns=build_columns(
+            ("Job", "string", ".spec.jobRef.name", "The Job whose assets are backfilled.", 0),
+            ("Requested", "integer", ".status.requested", "Partitions the Backfill covers.", 0),
+            ("Running", "integer", ".status.running", "Partitions whose latest Run has not finished.", 0),
+            ("Succeeded", "integer", ".status.succeeded", "Partitions whose latest Run succeeded.", 0),
+            ("Failed", "integer", ".status.failed", "Partitions whose latest Run failed.", 0),
+            ("Progress", "string", ".status.progress", "Succeeded partitions over requested ones.", 0),
+            ("Complete", "string", condition_path("Complete", "status"), "The outcome.", 0),
+            ("Reason", "string", condition_path("Complete", "reason"), "Why it is (not) complete.", 0),
+        ),
+        root_validations=(
+            {
+                "rule": "has(self.spec.jobRef) != has(self.spec.selection)",
+                "message": "exactly one of spec.jobRef and spec.selection must be set",
+            },
         ),
     ),
 )

@@ -9,6 +9,10 @@ the partition's latest materialization (run, times, dataVersion, codeVersion, me
 upstream partition it read) and its latest failure; a key reported by a step for a dynamic dimension gets a
 record with neither until it is materialized. Only the operator writes slices (status subresource).
 
+A slice stays under MAX_SLICE_STATUS_BYTES: at most MAX_RECORDS_PER_SLICE records, and past the byte bound the
+records' details are dropped, least useful first (exact lineage collapsed per upstream, metadata, lineage,
+failure messages).
+
 Does not: decide where a key goes or what a record says (see `kasset.planning.partitionrecords`).
 """
 
@@ -30,12 +34,17 @@ from kasset.api.base import (
 )
 
 #: Most slices one Asset's records spread over (a key's slice is a hash of the key modulo this).
-MAX_SLICES_PER_ASSET = 64
-#: Most records one slice holds: 10,000 partitions spread over 64 slices are ~160 each.
-MAX_RECORDS_PER_SLICE = 5000
+MAX_SLICES_PER_ASSET = 256
+#: Most records one slice holds (180 minimal records of maximal keys fill 240 KiB): 20,000 partitions spread
+#: over 256 slices are ~80 each; a full slice takes no new record (the operator logs it), so an asset keeps
+#: exact records for about 35,000 partitions.
+MAX_RECORDS_PER_SLICE = 180
+#: Largest slice written (compact JSON): past it, record details are dropped in a fixed order (see
+#: `kasset.planning.partitionrecords.bound_slice_records`).
+MAX_SLICE_STATUS_BYTES = 256 * 1024
 #: Most upstream partitions one record's lineage names; more (an AllPartitions mapping of a large upstream)
 #: are summarized per upstream asset.
-MAX_RECORD_LINEAGE = 1000
+MAX_RECORD_LINEAGE = 400
 #: Largest metadata (compact JSON) a record keeps; the Asset's lastMaterialization keeps up to 16 KiB.
 MAX_RECORD_METADATA_BYTES = 1024
 PARTITION_KEY_MAX_LENGTH = 256
@@ -72,6 +81,10 @@ class PartitionRecord(KassetModel):
     )
     failed_time: Timestamp | None = Field(default=None, description="When that attempt failed.")
     failure_message: str | None = Field(default=None, description="Why it failed.", max_length=256)
+    trimmed: bool | None = Field(
+        default=None, description="True when details (metadata, exact lineage) were dropped to keep the slice "
+        f"under {MAX_SLICE_STATUS_BYTES // 1024} KiB.",
+    )
 
     @property
     def state(self) -> Literal["Materialized", "Failed", "Missing"]:

@@ -78,6 +78,12 @@ class Kube:
                 raise
         return None, False
 
+    def patch(self, plural: str, namespace: str, name: str, patch: dict) -> dict:
+        """Merge-patch an object's spec or metadata (a `metadata.resourceVersion` in `patch` makes it
+        conditional: Conflict when the object changed since it was read). For tools; the operator writes status."""
+        return self._call(f"patch {plural}/{name}", self.custom.patch_namespaced_custom_object,
+                          GROUP, VERSION, namespace, plural, name, patch)
+
     def delete(self, plural: str, namespace: str, name: str) -> None:
         """Delete with background propagation (owned step Jobs and pods go too); gone already is fine."""
         try:

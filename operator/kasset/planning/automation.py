@@ -15,18 +15,22 @@ from collections.abc import Iterable, Mapping
 from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection
 from kasset.api.contract import LABEL_SOURCE_RUN, LABEL_TRIGGER
-from kasset.api.run import RunSpec, Trigger
+from kasset.api.run import PartitionKeyRange, RunSpec, Trigger
 from kasset.planning.catalog import AssetCatalog, as_catalog
 from kasset.planning.model import RunRequest
 from kasset.planning.names import derived_run_name, sanitize_label_value
+from kasset.planning.runpartitions import definition_key
 
 
 
 def find_eager_assets(
-    materialized: Iterable[str], assets: Mapping[str, Asset] | AssetCatalog, *, exclude: Iterable[str] = ()
+    materialized: Iterable[str], assets: Mapping[str, Asset] | AssetCatalog, *, exclude: Iterable[str] = (),
+    space: str | None = None,
 ) -> list[str]:
     """Eager assets to materialize after `materialized`, sorted by name; `exclude` (e.g. assets the source Run
-    attempted and failed) are never chosen. Walks only the dependants of what was chosen so far."""
+    attempted and failed) are never chosen. Walks only the dependants of what was chosen so far. A partitioned
+    asset is chosen only in its own partition space (`space`: the source Run's, see `definition_key`); across
+    spaces, `partitionautomation` decides per partition."""
     catalog = as_catalog(assets)
     fresh = set(materialized)
     skip = fresh | set(exclude)
@@ -36,6 +40,8 @@ def find_eager_assets(
         name = pending.pop()
         asset = catalog.get(name)
         if name in skip or name in chosen or asset is None or asset.spec.automation != "Eager":
+            continue
+        if asset.spec.partitions is not None and definition_key(asset.spec.partitions) != space:
             continue
         deps = [dep.asset for dep in asset.spec.deps]
         if all(_available(dep, fresh | chosen, catalog) for dep in deps):
@@ -59,17 +65,21 @@ def plan_eager_runs(
     source_uid: str | None,
     partition: str | None,
     assets: Mapping[str, Asset] | AssetCatalog,
+    partition_range: PartitionKeyRange | None = None,
+    space: str | None = None,
 ) -> tuple[RunRequest, ...]:
     """At most one RunRequest materializing the Eager assets downstream of `materialized` (asset names).
     `attempted` are the assets the source Run tried (none of them is chosen again)."""
     materialized = list(materialized)
-    targets = find_eager_assets(materialized, assets, exclude=attempted)
+    targets = find_eager_assets(materialized, assets, exclude=attempted, space=space)
     if not targets:
         return ()
-    run_key = f"eager/{source_run}/{source_uid or ''}/{partition or ''}"
+    span = f"{partition_range.start}...{partition_range.end}" if partition_range is not None else None
+    run_key = f"eager/{source_run}/{source_uid or ''}/{partition or span or ''}"
     spec = RunSpec(
         selection=AssetSelection(assets=targets),
         partition=partition,
+        partition_range=partition_range,
         trigger=Trigger(type="Automation", source=f"Run/{source_run}"),
         run_key=run_key,
     )

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from kasset.api.asset import Asset
 from kasset.planning.dag import Problem, find_cycle, order_dependencies_first
+from kasset.planning.partitions import check_mapping
 from kasset.planning.staleness import Staleness, assess_staleness
 
 
@@ -68,12 +69,24 @@ def derive_asset_facts(asset: Asset, catalog: AssetCatalog) -> AssetFacts | None
         if facts is None or _outdated(facts, catalog):
             return None
         upstream_assets[dep.asset] = upstream
+        problem = problem or mapping_problem(asset, dep, upstream)
         if facts.problem is not None and problem is None:
             problem = _inherit(dep.asset, facts.problem)
         if facts.stale:
             stale_upstreams.append((dep.asset, facts.staleness))
     staleness = assess_staleness(asset, upstream_assets, stale_upstreams=stale_upstreams)
     return AssetFacts(problem=problem, staleness=staleness, held=held_materialization(asset))
+
+
+def mapping_problem(asset: Asset, dep, upstream: Asset) -> Problem | None:
+    """InvalidPartitionMapping when `dep`'s partition mapping cannot map the two assets' partitions."""
+    if asset.spec.partitions is None and upstream.spec.partitions is None:
+        return None
+    message = check_mapping(dep.partition_mapping, downstream=asset.spec.partitions,
+                            upstream=upstream.spec.partitions)
+    if message is None:
+        return None
+    return Problem("InvalidPartitionMapping", f"spec.deps[{dep.asset}].partitionMapping: {message}")
 
 
 def _outdated(facts: AssetFacts, catalog: AssetCatalog) -> bool:

@@ -101,12 +101,14 @@ class RunRequest:
 @dataclass(frozen=True)
 class RunPlan:
     """What the Run reconciler should do, in this order: create `launches` (409 = already launched), write
-    `materializations` to Assets, create `run_requests`, then write `status`. `requeue_after` (seconds) is set
+    `partition_records` to PartitionSlices, `materializations` to Assets, create `run_requests`, then write `status`. `requeue_after` (seconds) is set
     when the Run waits for something no watch will announce."""
 
     status: RunStatus
     launches: tuple[StepLaunch, ...] = ()
     materializations: tuple[MaterializationUpdate, ...] = ()
+    partition_records: tuple[Any, ...] = ()  # PartitionRecordUpdate (see `partitionrecords`), written first
+    partition_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (asset, dynamic keys its step reported)
     run_requests: tuple[RunRequest, ...] = ()
     events: tuple[PlanEvent, ...] = ()
     finished: bool = False

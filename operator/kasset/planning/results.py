@@ -32,6 +32,7 @@ class StepResult:
     item_count: int | None = None
     result_ref: str | None = None
     error: str | None = None
+    partition_keys: tuple[str, ...] | None = None
 
 
 def parse_step_result(raw: str | None) -> StepResult:
@@ -76,7 +77,13 @@ def _read_document(document: dict[str, Any]) -> StepResult:
     if result_ref is not None and not isinstance(result_ref, str):
         errors.append("resultRef is not a string")
         result_ref = None
+    partition_keys = document.get("partitionKeys")
+    if partition_keys is not None and (not isinstance(partition_keys, list)
+                                       or not all(isinstance(key, str) for key in partition_keys)):
+        errors.append("partitionKeys is not a list of strings")
+        partition_keys = None
     return StepResult(
+        partition_keys=tuple(partition_keys) if partition_keys is not None else None,
         data_version=data_version,
         metadata=metadata,
         items=tuple(items) if items is not None else None,

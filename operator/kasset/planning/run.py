@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from kasset.api.asset import Asset
 from kasset.api.base import ensure_utc
@@ -31,8 +30,16 @@ from kasset.planning.catalog import AssetCatalog, as_catalog
 from kasset.planning.stepcontract import build_step_contract, resolve_params
 from kasset.planning.dag import Problem
 from kasset.planning.graph import StepGraph, StepNode, resolve_job_graph, resolve_step_graph
-from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepLaunch
+from kasset.planning.model import ObservedJob, PlanEvent, RunPlan, RunRequest, StepContract, StepLaunch
 from kasset.planning.names import step_job_name
+from kasset.planning.partitionrecords import plan_partition_records, reported_metadata, reported_partition_keys
+from kasset.planning.runpartitions import (
+    RecordsOf,
+    RunPartitions,
+    definition_key,
+    no_records,
+    resolve_run_partitions,
+)
 from kasset.planning.params import check_params_schema, validate_params
 from kasset.planning.runstatus import SUCCEEDED, assemble_status, record_materializations, with_outcome
 from kasset.planning.settings import PlanSettings
@@ -81,11 +88,12 @@ def plan_run(
     earlier_unfinished_runs: int = 0,
     settings: PlanSettings = PlanSettings(),
     job_problem: str | None = None,
+    records: RecordsOf = no_records,
 ) -> RunPlan:
     """Plan the Run. `job`: the Job named by spec.jobRef (None if absent or not referenced; `job_problem` says
     why it is invalid when it exists but does not parse); `assets`: the namespace's Assets (a catalog, or a
     mapping by name); `observed`: the Run's step Jobs by name; `earlier_unfinished_runs`: other unfinished Runs
-    of the same Job created earlier (for maxConcurrentRuns)."""
+    of the same Job created earlier (for maxConcurrentRuns); `records`: an asset's partition records by key."""
     now = ensure_utc(now)
     if is_run_finished(run):
         status = run.status.model_copy(update={"observed_generation": run.metadata.generation})
@@ -94,6 +102,10 @@ def plan_run(
     graph = resolve_run_graph(run=run, job=job, assets=assets, settings=settings, job_problem=job_problem)
     if isinstance(graph, Problem):
         return plan_problem(run, graph, now=now, settings=settings)
+    partitions = resolve_run_partitions(run, assets, asset_names=[n.asset for n in graph.steps if n.asset],
+                                        now=now, records=records)
+    if isinstance(partitions, Problem):
+        return plan_problem(run, partitions, now=now, settings=settings)
     limit = job.spec.max_concurrent_runs if job is not None and run.spec.job_ref is not None else None
     if run.status.start_time is None and limit is not None and earlier_unfinished_runs >= limit:
         message = (
@@ -101,7 +113,8 @@ def plan_run(
         )
         status = with_outcome(run, "Unknown", "Queued", message, now=now)
         return RunPlan(status=status, requeue_after=settings.requeue_seconds)
-    return plan_steps(run, job=job, graph=graph, assets=assets, observed=observed, now=now, settings=settings)
+    return plan_steps(run, job=job, graph=graph, assets=assets, observed=observed, now=now, settings=settings,
+                      partitions=partitions, records=records)
 
 
 def plan_problem(run: Run, problem: Problem, *, now: datetime, settings: PlanSettings) -> RunPlan:
@@ -126,6 +139,8 @@ def plan_steps(
     observed: Mapping[str, ObservedJob],
     now: datetime,
     settings: PlanSettings,
+    partitions: RunPartitions,
+    records: RecordsOf = no_records,
 ) -> RunPlan:
     """Observe every step, settle the pending ones, launch what fits, and assemble the status."""
     prior = {step.name: step for step in run.status.steps}
@@ -134,9 +149,9 @@ def plan_steps(
     params = resolve_params(run, job)
 
     def launch_of(node: StepNode) -> StepLaunch:
-        return build_launch(
-            node, run=run, graph=graph, statuses=statuses, assets=assets, params=params, settings=settings
-        )
+        contract = build_step_contract(node, run=run, graph=graph, statuses=statuses, assets=assets, params=params,
+                                       settings=settings, partitions=partitions, records=records, now=now)
+        return build_launch(node, run=run, graph=graph, statuses=statuses, contract=contract)
 
     # Jobs that should exist but were not seen are asked for again (creating one answers 409 if it exists).
     launches = [
@@ -161,12 +176,18 @@ def plan_steps(
         run, graph=graph, statuses=statuses, prior=prior, now=now, settings=settings
     )
     materializations = record_materializations(
-        run, graph=graph, statuses=statuses, prior=prior, assets=assets, observed=observed, now=now
+        run, graph=graph, statuses=statuses, prior=prior, assets=assets, observed=observed, now=now,
+        partitioned=frozenset(partitions.by_asset),
+    )
+    partition_records = plan_partition_records(
+        run, graph=graph, statuses=statuses, prior=prior, assets=assets, partitions=partitions,
+        metadata_of=reported_metadata(statuses, observed), records=records, now=now,
     )
     requests = plan_follow_up_runs(run, graph=graph, statuses=statuses, assets=assets) if finished else ()
     return RunPlan(
         status=status, launches=tuple(launches), materializations=materializations,
-        run_requests=requests, events=events, finished=finished,
+        partition_records=partition_records, run_requests=requests, events=events, finished=finished,
+        partition_keys=reported_partition_keys(graph, statuses=statuses, prior=prior, observed=observed),
     )
 
 
@@ -181,6 +202,9 @@ def plan_follow_up_runs(
         source_uid=run.metadata.uid,
         partition=run.spec.partition,
         assets=assets,
+        partition_range=run.spec.partition_range,
+        space=next((definition_key(assets[n.asset].spec.partitions) for n in graph.steps
+                    if n.asset and assets[n.asset].spec.partitions is not None), None),
     )
 
 
@@ -236,14 +260,9 @@ def build_launch(
     run: Run,
     graph: StepGraph,
     statuses: Mapping[str, StepStatus],
-    assets: Mapping[str, Asset],
-    params: dict[str, Any],
-    settings: PlanSettings,
+    contract: StepContract,
 ) -> StepLaunch:
     """The launch of `node`: its Job name, contract values and, for fan-out, completions and parallelism."""
-    contract = build_step_contract(
-        node, run=run, graph=graph, statuses=statuses, assets=assets, params=params, settings=settings
-    )
     completions = parallelism = None
     if node.fan_out_from is not None:
         completions = statuses[node.fan_out_from].item_count

@@ -185,13 +185,18 @@ def record_materializations(
     assets: Mapping[str, Asset],
     observed: Mapping[str, ObservedJob],
     now: datetime,
+    partitioned: frozenset[str] = frozenset(),
 ) -> tuple[MaterializationUpdate, ...]:
-    """lastMaterialization records for asset steps that succeeded since the previous status."""
+    """lastMaterialization records for asset steps that succeeded since the previous status. A `partitioned`
+    asset's materializations go to its partition records instead (its Asset reconciler derives
+    lastMaterialization from them: one writer per Asset, however many Runs materialize its partitions)."""
     updates = []
     for node in graph.steps:
         step = statuses[node.name]
         was = prior.get(node.name)
         if node.asset is None or step.state != "Succeeded" or (was is not None and was.state == "Succeeded"):
+            continue
+        if node.asset in partitioned:
             continue
         job = observed.get(step.job_name or "")
         metadata = job.result.metadata if job is not None and job.result is not None else {}

@@ -7,8 +7,9 @@ safety-net timer). The work queue never gives the same object to two workers at 
 """
 
 from kasset.reconcilers.asset import reconcile_asset
+from kasset.reconcilers.backfill import reconcile_backfill
 from kasset.reconcilers.job import reconcile_job
 from kasset.reconcilers.run import reconcile_run
 from kasset.reconcilers.runtime import Runtime
 
-__all__ = ["Runtime", "reconcile_asset", "reconcile_job", "reconcile_run"]
+__all__ = ["Runtime", "reconcile_asset", "reconcile_backfill", "reconcile_job", "reconcile_run"]

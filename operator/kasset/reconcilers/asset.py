@@ -15,6 +15,9 @@ import logging
 
 from kasset.planning import derive_asset_facts, find_pending_cycle, plan_asset_status
 from kasset.planning.catalog import cycle_facts
+from kasset.planning.partitionautomation import plan_partition_eager_runs
+from kasset.planning.partitionstate import summarize_asset, with_latest_materialization, with_partition_summary
+from kasset.reconcilers.requests import request_runs
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.status import valid_or_reported, write_model_status
 
@@ -23,10 +26,11 @@ log = logging.getLogger("kasset.asset")
 
 def reconcile_asset(rt: Runtime, namespace: str, name: str) -> float | None:
     ns = rt.cache.namespace(namespace)
-    asset = valid_or_reported(rt, "assets", ns.assets, name, outcome="Materialized")
-    if asset is None:
+    held = valid_or_reported(rt, "assets", ns.assets, name, outcome="Materialized")
+    if held is None:
         _announce(rt, namespace, name, changed=ns.set_facts(name, None))
         return None
+    asset = with_latest_materialization(held, records=ns.records_of)  # partitioned: from its records
     facts = derive_asset_facts(asset, ns)
     if facts is None:
         # Facts this asset held are outdated: forget them, so none of its dependants builds on them.
@@ -37,8 +41,16 @@ def reconcile_asset(rt: Runtime, namespace: str, name: str) -> float | None:
         if cycle is None:
             return None  # an upstream is being derived right now by another worker
         facts = cycle_facts(asset, cycle)
-    status = plan_asset_status(asset, ns, now=rt.clock(), facts=facts)
-    write_model_status(rt, "assets", asset, status)
+    now = rt.clock()
+    status = plan_asset_status(asset, ns, now=now, facts=facts)
+    summary = summarize_asset(asset, records=ns.records_of, assets=ns, now=now)
+    status = with_partition_summary(status, summary, generation=asset.metadata.generation, now=now)
+    if write_model_status(rt, "assets", held, status) and asset is not held:
+        log.info("Recorded materialization of Asset %s/%s by Run %s (partition %s)", namespace, name,
+                 status.last_materialization.run, status.last_materialization.partition)
+    if facts.problem is None:
+        request_runs(rt, ns, plan_partition_eager_runs(asset, assets=ns, records=ns.records_of, now=now),
+                     cause=f"Asset {name}")
     _announce(rt, namespace, name, changed=ns.set_facts(name, facts))
     return None
 

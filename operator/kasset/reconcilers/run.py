@@ -21,9 +21,12 @@ from kasset.api.run import TERMINAL_STATES, Run
 from kasset.builders.stepjob import build_step_job
 from kasset.k8s import ApiError, Conflict, NotFound, Rejected
 from kasset.planning import ObservedJob, RunPlan, apply_materialization, plan_run
+from kasset.planning.backfill import backfill_of
 from kasset.planning.history import count_unfinished_earlier_runs, select_runs_to_prune
 from kasset.planning.run import is_run_finished
 from kasset.reconcilers.observe import observe_job
+from kasset.reconcilers.partitions import register_dynamic_keys, write_partition_records
+from kasset.reconcilers.requests import request_runs
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_status
 from kasset.runtime.cache import Invalid, NamespaceCache
@@ -45,6 +48,8 @@ def reconcile_run(rt: Runtime, namespace: str, name: str) -> float | None:
         if run.metadata.deletion_timestamp is not None or _settled(run):
             return None
         plan = _plan_and_launch(rt, ns, run)
+        write_partition_records(rt, ns, plan.partition_records)
+        register_dynamic_keys(rt, ns, plan.partition_keys)
         _record_materializations(rt, ns, plan)
         _request_runs(rt, ns, run, plan)
         try:
@@ -83,7 +88,8 @@ def _plan_and_launch(rt: Runtime, ns: NamespaceCache, run: Run) -> RunPlan:
     attempted: set[str] = set()
     while True:
         plan = plan_run(run=run, job=job, assets=ns, observed=observed, now=rt.clock(),
-                        earlier_unfinished_runs=earlier, settings=rt.plan_settings, job_problem=job_problem)
+                        earlier_unfinished_runs=earlier, settings=rt.plan_settings, job_problem=job_problem,
+                        records=ns.records_of)
         rejected = {}
         for launch in plan.launches:
             if launch.job_name in attempted:
@@ -165,13 +171,7 @@ def _record_materializations(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> 
 
 
 def _request_runs(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
-    for request in plan.run_requests:
-        body = {"apiVersion": API_VERSION, "kind": "Run",
-                "metadata": {"name": request.name, "labels": request.labels, "annotations": request.annotations},
-                "spec": to_manifest(request.spec)}
-        _, created = rt.kube.create("runs", ns.name, body)
-        if created:
-            log.info("Created Run %s/%s (automation after Run %s)", ns.name, request.name, run.metadata.name)
+    request_runs(rt, ns, plan.run_requests, cause=f"Run {run.metadata.name}")
 
 
 def _announce(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
@@ -188,6 +188,8 @@ def _announce(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
     _prune_history(rt, ns, job_name)
     if job_name is not None:
         rt.enqueue("Run", ns.name, ns.runs_waiting_for_a_slot(job_name))
+    if (backfill := backfill_of(run)) is not None:  # a slot of its Backfill opened
+        rt.queue.add(("Backfill", ns.name, backfill))
 
 
 def _prune_history(rt: Runtime, ns: NamespaceCache, job_name: str | None) -> None:
@@ -198,7 +200,8 @@ def _prune_history(rt: Runtime, ns: NamespaceCache, job_name: str | None) -> Non
         return
     successful = job.spec.successful_runs_history_limit if job else rt.settings.successful_runs_history_limit
     failed = job.spec.failed_runs_history_limit if job else rt.settings.failed_runs_history_limit
-    for old in select_runs_to_prune(ns.runs_of(job_name), successful_limit=successful, failed_limit=failed):
+    runs = [run for run in ns.runs_of(job_name) if not ns.held_by_backfill(run)]  # a Backfill counts by them
+    for old in select_runs_to_prune(runs, successful_limit=successful, failed_limit=failed):
         rt.kube.delete("runs", ns.name, old)
         log.info("Deleted Run %s/%s (history limit of %s)", ns.name, old, f"Job {job_name}" if job_name else
                  "Runs without a Job")

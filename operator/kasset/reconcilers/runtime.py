@@ -22,7 +22,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-#: A work-queue key: (kind, namespace, name), kind being "Asset", "Job" or "Run".
+#: A work-queue key: (kind, namespace, name), kind being "Asset", "Job", "Run" or "Backfill".
 Key = tuple[str, str, str]
 
 

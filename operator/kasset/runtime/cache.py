@@ -6,6 +6,7 @@ the indexes the reconcilers need (client-go's indexer, per namespace):
     slices        name -> PartitionSlice    records        asset name -> {partition key: (slice, record)}
     jobs          name -> Job               runs_by_job    Job name ('' for Runs without one) -> Run names
     runs          name -> Run               step_jobs      Run name -> {Job name: the Job's slim dict}
+    backfills     name -> Backfill          runs_by_backfill  label kasset.dev/backfill -> Run names
 
 Objects whose spec the models reject are kept aside with their error (their reconciler reports it). A
 `NamespaceCache` is the planners' `AssetCatalog`. Every accessor takes the lock and returns immutable values
@@ -25,10 +26,14 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kasset.api.asset import Asset
+from kasset.api.backfill import Backfill
+from kasset.api.contract import LABEL_BACKFILL
 from kasset.api.job import Job
 from kasset.api.partitionslice import PartitionRecord
 from kasset.api.run import Run
+from kasset.planning.backfill import backfill_of, is_backfill_finished
 from kasset.planning.catalog import AssetFacts
+from kasset.planning.names import sanitize_label_value
 from kasset.planning.run import is_run_finished
 
 M = TypeVar("M", bound=BaseModel)
@@ -99,13 +104,17 @@ class NamespaceCache:
         self.assets: Kind[Asset] = Kind(Asset)
         self.jobs: Kind[Job] = Kind(Job)
         self.runs: Kind[Run] = Kind(Run)
+        self.backfills: Kind[Backfill] = Kind(Backfill)
         self._facts: dict[str, AssetFacts] = {}
         self._dependants: dict[str, set[str]] = {}
         self._jobs_by_asset: dict[str, set[str]] = {}
         self._runs_by_job: dict[str, set[str]] = {}
         self._step_jobs: dict[str, dict[str, dict]] = {}
         self._waiting_runs: set[str] = set()
+        self._runs_by_backfill: dict[str, set[str]] = {}
+        self._waiting_backfills: set[str] = set()
         self._slices: dict[str, dict] = {}
+        self._dynamic_targets: dict[str, set[str]] = {}
         self._records: dict[str, dict[str, tuple[str, PartitionRecord]]] = {}
 
     # -- AssetCatalog ----------------------------------------------------------------------------------
@@ -167,6 +176,57 @@ class NamespaceCache:
         with self._lock:
             return [name for name, run in self.runs.valid.items() if not is_run_finished(run)]
 
+    def runs_of_backfill(self, backfill: str) -> list[Run]:
+        """The Runs labelled with Backfill `backfill` (its own, and any of an earlier Backfill of that name)."""
+        with self._lock:
+            names = list(self._runs_by_backfill.get(sanitize_label_value(backfill), ()))
+            return [run for name in names if (run := self.runs.valid.get(name)) is not None]
+
+    def has_run(self, name: str) -> bool:
+        """Whether a Run of that name exists (valid or not)."""
+        with self._lock:
+            return name in self.runs.versions
+
+    def held_by_backfill(self, run: Run) -> bool:
+        """Whether `run` was created by a Backfill that still exists (such Runs are not pruned by history
+        limits: the Backfill counts its partitions by them)."""
+        name = backfill_of(run)
+        with self._lock:
+            return name is not None and name in self.backfills.versions
+
+    def unfinished_backfills(self) -> list[str]:
+        """Backfills whose Complete condition is not True or False yet, and those waiting for a Job or Asset."""
+        with self._lock:
+            unfinished = [name for name, bf in self.backfills.valid.items() if not is_backfill_finished(bf)]
+            return sorted(set(unfinished) | self._waiting_backfills)
+
+    def orphaned_backfills(self) -> list[str]:
+        """Names of gone Backfills that still have unstarted Runs (deleted while the operator was down): their
+        reconcile cancels those Runs."""
+        with self._lock:
+            found = set()
+            for names in self._runs_by_backfill.values():
+                for name in names:
+                    run = self.runs.valid.get(name)
+                    if run is None or run.status.start_time is not None or is_run_finished(run):
+                        continue
+                    backfill = backfill_of(run)
+                    if backfill is not None and backfill not in self.backfills.versions:
+                        found.add(backfill)
+            return sorted(found)
+
+    def waiting_backfills(self) -> tuple[str, ...]:
+        """Backfills whose target did not resolve: looked at again when a Job or an Asset changes."""
+        with self._lock:
+            return tuple(sorted(self._waiting_backfills))
+
+    def mark_backfill_waiting(self, backfill: str, waiting: bool) -> None:
+        with self._lock:
+            if waiting:
+                self._waiting_backfills.add(backfill)
+            else:
+                self._waiting_backfills.discard(backfill)
+
     # -- writes (facts) ---------------------------------------------------------------------------------
 
     def set_facts(self, name: str, facts: AssetFacts | None) -> bool:
@@ -187,12 +247,14 @@ class NamespaceCache:
             if change is None:
                 return False
             self._reindex(self._dependants, change, lambda a: [d.asset for d in a.spec.deps])
+            self._reindex(self._dynamic_targets, change, _dynamic_sources)
             return True
 
     def delete_asset(self, name: str) -> None:
         with self._lock:
             old = self.assets.pop(name)
             self._reindex(self._dependants, (old, None), lambda a: [d.asset for d in a.spec.deps], name=name)
+            self._reindex(self._dynamic_targets, (old, None), _dynamic_sources, name=name)
 
     def put_job(self, raw: dict) -> bool:
         with self._lock:
@@ -213,13 +275,24 @@ class NamespaceCache:
             if change is None:
                 return False
             self._reindex(self._runs_by_job, change, _job_of)
+            self._reindex(self._runs_by_backfill, change, _backfill_label_of)
             return True
 
     def delete_run(self, name: str) -> None:
         with self._lock:
             old = self.runs.pop(name)
             self._reindex(self._runs_by_job, (old, None), _job_of, name=name)
+            self._reindex(self._runs_by_backfill, (old, None), _backfill_label_of, name=name)
             self._waiting_runs.discard(name)
+
+    def put_backfill(self, raw: dict) -> bool:
+        with self._lock:
+            return self.backfills.put(raw) is not None
+
+    def delete_backfill(self, name: str) -> None:
+        with self._lock:
+            self.backfills.pop(name)
+            self._waiting_backfills.discard(name)
 
     def put_step_job(self, run: str, raw: dict) -> bool:
         """Store a step Job; True when what the Run reconciler reads of it changed (it is new, or its
@@ -243,6 +316,11 @@ class NamespaceCache:
         """The partition records of Asset `asset` by key (a copy)."""
         with self._lock:
             return {key: record for key, (_, record) in self._records.get(asset, {}).items()}
+
+    def dynamic_targets(self, source: str) -> tuple[str, ...]:
+        """Assets with a dynamic dimension whose keys asset `source`'s steps add (`addedBy`)."""
+        with self._lock:
+            return tuple(sorted(self._dynamic_targets.get(source, ())))
 
     def slice_of(self, asset: str, key: str) -> str | None:
         """The PartitionSlice holding the record of `key`, if any."""
@@ -318,12 +396,24 @@ def _retries(step_job: dict) -> int:
     return (step_job.get("status") or {}).get("failed") or 0
 
 
+def _dynamic_sources(asset: Asset) -> Iterable[str]:
+    definition = asset.spec.partitions
+    if definition is None:
+        return ()
+    return [dim.dynamic.added_by for dim in definition.dimensions if dim.dynamic is not None and dim.dynamic.added_by]
+
+
 def _selected_assets(job: Job) -> Iterable[str]:
     return job.spec.selection.assets if job.spec.selection is not None else ()
 
 
 def _job_of(run: Run) -> Iterable[str]:
     return (run.spec.job_ref.name if run.spec.job_ref is not None else "",)
+
+
+def _backfill_label_of(run: Run) -> Iterable[str]:
+    label = run.metadata.labels.get(LABEL_BACKFILL)
+    return (label,) if label else ()
 
 
 class Cache:

@@ -1,13 +1,14 @@
 """The controller: informers feed the cache, each change enqueues the keys it affects, and a bounded pool of
 worker threads reconciles them one key at a time.
 
-    informers (assets, jobs, runs, step Jobs, slices) ──> cache ──> work queue ──> workers ──> reconcilers
-                                                    ^                                     │
-                                                    └────────── writes (through the API) ─┘
+    informers (assets, jobs, runs, step Jobs, slices, backfills) ──> cache ──> work queue ──> workers ──> reconcilers
+                                                                       ^                                       │
+                                                                       └──── writes (through the API) ─────────┘
 
 `start()` returns once every informer has listed its resource and is watching ("ready" means exactly that);
 `stop()` shuts the queue, closes the watches and joins the workers, within seconds. A slow safety-net timer
-re-enqueues unfinished Runs, so a missed event costs a delay, never a Run.
+re-enqueues unfinished Runs and Backfills (and gone Backfills with unstarted Runs), so a missed event costs a
+delay, never a Run.
 
 Does not: know kopf (the handlers module hosts it) or decide anything.
 """
@@ -22,14 +23,16 @@ import time
 from kasset.api.base import GROUP, VERSION
 from kasset.api.contract import LABEL_MANAGED_BY, MANAGED_BY
 from kasset.k8s import ApiError, Informer, Kube, Resource, connect
-from kasset.reconcilers import reconcile_asset, reconcile_job, reconcile_run
+from kasset.planning.backfill import backfill_of
+from kasset.planning.run import is_run_finished
+from kasset.reconcilers import reconcile_asset, reconcile_backfill, reconcile_job, reconcile_run
 from kasset.reconcilers.runtime import Runtime
 from kasset.runtime.cache import Cache, slim
 from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
 log = logging.getLogger("kasset.controller")
-RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run}
+RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run, "Backfill": reconcile_backfill}
 
 
 class NamespaceScope:
@@ -64,6 +67,7 @@ class Controller:
             Informer(api, Resource("batch", "v1", "jobs"), self._on_step_job, namespace=watch_ns,
                      label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}"),
             Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, namespace=watch_ns),
+            Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, namespace=watch_ns),
         ]
         self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
                          for i in range(settings.workers)]
@@ -116,6 +120,7 @@ class Controller:
         self.rt.queue.add(("Asset", namespace, name))
         if kind != "MODIFIED":  # dependants' facts may blame its absence (or rely on its presence)
             self.rt.enqueue("Asset", namespace, ns.dependants(name))
+        self.rt.enqueue("Backfill", namespace, ns.waiting_backfills())  # e.g. partitions were added
 
     def _on_job(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
@@ -131,20 +136,43 @@ class Controller:
         generation = raw["metadata"].get("generation")
         if kind != "MODIFIED" or before is None or _generation(before) != generation:
             self.rt.enqueue("Run", namespace, ns.unfinished_runs_of(name))
+            self.rt.enqueue("Backfill", namespace, ns.waiting_backfills())
 
     def _on_run(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
             return
         namespace, name = key
         ns = self.rt.cache.namespace(namespace)
+        before = ns.runs.valid.get(name)
         if kind == "DELETED":
             ns.delete_run(name)
             job = (raw.get("spec") or {}).get("jobRef", {}).get("name")
             if job:  # a slot under maxConcurrentRuns may have opened
                 self.rt.enqueue("Run", namespace, ns.runs_waiting_for_a_slot(job))
+            self._wake_backfill(namespace, before)
             return
         if ns.put_run(raw):
             self.rt.queue.add(("Run", namespace, name))
+            after = ns.runs.valid.get(name)
+            if before is None or after is None or is_run_finished(before) != is_run_finished(after):
+                self._wake_backfill(namespace, after or before)
+
+    def _wake_backfill(self, namespace: str, run) -> None:
+        """A Run of a Backfill appeared, finished or went: a slot of that Backfill may have opened."""
+        backfill = backfill_of(run) if run is not None else None
+        if backfill is not None:
+            self.rt.queue.add(("Backfill", namespace, backfill))
+
+    def _on_backfill(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_backfill(name)  # its reconcile finds it gone and cancels its unstarted Runs
+        elif not ns.put_backfill(raw):
+            return
+        self.rt.queue.add(("Backfill", namespace, name))
 
     def _on_step_job(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
@@ -197,6 +225,7 @@ class Controller:
         while not self._stopping.wait(self.settings.safety_timer_seconds):
             for ns in self.rt.cache.namespaces():
                 self.rt.enqueue("Run", ns.name, ns.unfinished_runs())
+                self.rt.enqueue("Backfill", ns.name, ns.unfinished_backfills() + ns.orphaned_backfills())
 
 
 def _generation(obj) -> int | None:
