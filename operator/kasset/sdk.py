@@ -7,6 +7,7 @@ Standard library only: steps copy or install this one module without kopf, pydan
     path = ctx.output_path()                 # file:// output location as a local path
     upstream = ctx.input_path("raw")         # where upstream asset `raw` wrote
     sdk.report(metadata={"num_records": 12}, data_version="v3")
+    sdk.report_check(passed=False, message="3 rows without id", metadata={"bad_rows": 3})   # in a check
 
 Environment (set by the operator; optional ones are absent when they do not apply):
 
@@ -193,6 +194,30 @@ def report(
     with open(env.get(ENV_TERMINATION_LOG, DEFAULT_TERMINATION_LOG), "w", encoding="utf-8") as handle:
         handle.write(message)
     return json.loads(message)
+
+
+def report_check(
+    passed: bool,
+    *,
+    message: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """For a check step: write whether the asset's data passed, why, and plain-JSON metadata to the
+    termination message (a failing container also counts as a failed check). Returns what was written."""
+    env = os.environ if environ is None else environ
+    result: dict[str, Any] = {"passed": bool(passed)}
+    if message is not None:
+        result["message"] = str(message)[:1024]
+    if metadata:
+        result["metadata"] = dict(metadata)
+    text = _encode(result)
+    if len(text.encode()) > MESSAGE_LIMIT:
+        result.pop("metadata", None)
+        text = _encode(result)
+    with open(env.get(ENV_TERMINATION_LOG, DEFAULT_TERMINATION_LOG), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return json.loads(text)
 
 
 def _encode(document: Mapping[str, Any]) -> str:

@@ -195,8 +195,9 @@ def test_step_code_compiles(folder):
 # --- the examples run on this machine: planner → contract env → step process → result → planner ------------
 
 
-def localize(example: Example, data: Path) -> tuple[Run, Job | None, dict[str, Asset]]:
-    """The example's Run, Job and Assets with storage moved from the /data volume to `data`."""
+def localize(example: Example, data: Path, run: Run | None = None) -> tuple[Run, Job | None, dict[str, Asset]]:
+    """The example's Run (or `run`), Job and Assets with storage moved from the /data volume to `data`."""
+    run = run or example.run
     def move(storage: str | None) -> str | None:
         return storage.replace("file:///data/", data.as_uri() + "/") if storage else storage
 
@@ -204,12 +205,12 @@ def localize(example: Example, data: Path) -> tuple[Run, Job | None, dict[str, A
         name: asset.model_copy(update={"spec": asset.spec.model_copy(update={"storage": move(asset.spec.storage)})})
         for name, asset in example.models("Asset").items()
     }
-    job = example.models("Job")[example.run.spec.job_ref.name]
+    job = example.models("Job")[run.spec.job_ref.name]
     job = job.model_copy(update={"spec": job.spec.model_copy(update={"storage": move(job.spec.storage)})})
-    meta = example.run.metadata.model_copy(
+    meta = run.metadata.model_copy(
         update={"namespace": NAMESPACE, "uid": "uid-run", "generation": 1, "creation_timestamp": T0}
     )
-    return example.run.model_copy(update={"metadata": meta}), job, assets
+    return run.model_copy(update={"metadata": meta}), job, assets
 
 
 def run_step_process(launch, *, code: Path, workdir: Path, index: int | None) -> str:
@@ -227,8 +228,9 @@ def run_step_process(launch, *, code: Path, workdir: Path, index: int | None) ->
     return message.read_text() if message.exists() else ""
 
 
-def run_locally(folder: Path, tmp_path: Path) -> tuple[Run, dict[str, Asset], dict[str, str]]:
-    """Drive the example's Run to its end; return the final Run, the Assets and each step's termination messages."""
+def run_locally(folder: Path, tmp_path: Path, run: Run | None = None) -> tuple[Run, dict[str, Asset], dict[str, str]]:
+    """Drive the example's Run (or `run`) to its end; return the final Run, the Assets and each step's termination
+    messages."""
     example = load(folder)
     code, data = tmp_path / "code", tmp_path / "data"
     code.mkdir()
@@ -236,7 +238,7 @@ def run_locally(folder: Path, tmp_path: Path) -> tuple[Run, dict[str, Asset], di
     for config_map in example.of_kind("ConfigMap"):
         for key, source in config_map["data"].items():
             (code / key).write_text(source)
-    run, job, assets = localize(example, data)
+    run, job, assets = localize(example, data, run)
     observed: dict[str, ObservedJob] = {}
     messages: dict[str, str] = {}
     for round_ in range(MAX_ROUNDS):
@@ -297,3 +299,28 @@ def test_zip_fanout_example_processes_each_csv_in_one_indexed_job(tmp_path):
     assert files == ["sales-east.csv", "sales-north.csv", "sales-south.csv", "sales-west.csv"]  # items[index]
     assert json.loads(messages["summarize[None]"])["metadata"]["total_rows"] == 114
     assert assets["sales-archive"].status.last_materialization.metadata["files"] == 4
+
+
+def partition_run(name: str, partition: str, **params: object) -> Run:
+    return Run.model_validate({"metadata": {"name": name}, "spec": {"jobRef": {"name": "daily"},
+                                                                     "partition": partition, "params": params}})
+
+
+def test_partitions_example_materializes_a_day_and_its_check_passes(tmp_path):
+    run, assets, messages = run_locally(EXAMPLES / "04-partitions", tmp_path, partition_run("day", "2021-04-13"))
+    assert succeeded(run), run.status
+    assert [step.name for step in run.status.steps] == ["daily-events", "daily-events-check-no-negative-amounts",
+                                                        "daily-totals"]
+    assert json.loads(messages["daily-events[None]"])["metadata"] == {"events": 26, "day": "2021-04-13"}
+    verdict = json.loads(messages["daily-events-check-no-negative-amounts[None]"])
+    assert verdict["passed"] is True and verdict["message"] == "0 negative amounts in 2021-04-13"
+
+
+def test_partitions_example_check_catches_a_bad_row_and_blocks_the_totals(tmp_path):
+    bad = partition_run("bad-day", "2021-04-13", inject_bad_row=True)
+    run, _, messages = run_locally(EXAMPLES / "04-partitions", tmp_path, bad)
+    steps = {step.name: step for step in run.status.steps}
+    assert steps["daily-events-check-no-negative-amounts"].state == "Failed"
+    assert steps["daily-totals"].state == "Skipped"
+    assert "1 negative amounts in 2021-04-13" in steps["daily-totals"].message
+    assert find_condition(run.status.conditions, "Succeeded").reason == "CheckFailed"

@@ -91,3 +91,26 @@ def test_sdk_imports_with_the_standard_library_only():
         "print(heavy)\n"
     )
     assert run_isolated(code) == "[]"
+
+
+def test_context_reads_the_window_range_and_partitions_read(tmp_path):
+    months = {"daily": {"2021-04-01": "file:///d/2021-04-01", "2021-04-02": "file:///d/2021-04-02"}}
+    env = environment(tmp_path, partition_range=("2021-04-01", "2021-04-02"),
+                      window=("2021-04-01T00:00:00+02:00", "2021-04-03T00:00:00+02:00"), input_partitions=months)
+    ctx = sdk.context(env)
+    assert (ctx.partition_range_start, ctx.partition_range_end) == ("2021-04-01", "2021-04-02")
+    assert (ctx.window_start, ctx.window_end) == ("2021-04-01T00:00:00+02:00", "2021-04-03T00:00:00+02:00")
+    assert ctx.input_partitions == months
+
+
+def test_a_check_reports_its_verdict_and_the_planner_reads_it(tmp_path):
+    env = environment(tmp_path)
+    written = sdk.report_check(False, message="3 rows without id", metadata={"bad": 3}, environ=env)
+    assert written == {"passed": False, "message": "3 rows without id", "metadata": {"bad": 3}}
+    result = parse_step_result((tmp_path / "termination-log").read_text())
+    assert (result.passed, result.message, result.metadata) == (False, "3 rows without id", {"bad": 3})
+
+
+def test_reported_partition_keys_reach_the_planner(tmp_path):
+    sdk.report(partition_keys=["a.csv", "b.csv"], environ=environment(tmp_path))
+    assert parse_step_result((tmp_path / "termination-log").read_text()).partition_keys == ("a.csv", "b.csv")

@@ -68,8 +68,12 @@ KINDS: tuple[KindInfo, ...] = (
             ("Materialized", "date", ".status.lastMaterialization.time", "Time since the last materialization.", 0),
             ("Stale", "string", condition_path("Stale", "status"), "Whether the asset is stale (see staleReasons).", 0),
             ("Automation", "string", ".spec.automation", "When the asset materializes by itself.", 0),
+            ("Checks", "string", condition_path("ChecksPassed", "status"), "Whether every check passed.", 0),
+            ("Partitions", "string", ".status.partitions.materialized", "Materialized partitions.", 1),
+            ("Failed", "string", ".status.partitions.failed", "Partitions whose latest attempt failed.", 1),
             ("Data-Version", "string", ".status.lastMaterialization.dataVersion", "Latest dataVersion.", 1),
             ("Run", "string", ".status.lastMaterialization.run", "Run of the latest materialization.", 1),
+            ("Check-Message", "string", condition_path("ChecksPassed", "message"), "What the checks said.", 0),
         ),
         root_validations=(
             {

@@ -17,14 +17,17 @@ from kasset.api.contract import (  # re-exported: builders look here
     LABEL_MANAGED_BY,
     LABEL_PARTITION,
     LABEL_RUN,
+    LABEL_CHECK,
     LABEL_STEP,
     MANAGED_BY,
 )
 from kasset.planning.names import sanitize_label_value
 
 
-def build_step_labels(*, run: str, step: str, asset: str | None, partition: str | None) -> dict[str, str]:
-    """Labels of a step Job and its pods (asset and partition only when they apply)."""
+def build_step_labels(
+    *, run: str, step: str, asset: str | None, partition: str | None, check: str | None = None
+) -> dict[str, str]:
+    """Labels of a step Job and its pods (asset, partition and check only when they apply)."""
     labels = {
         LABEL_MANAGED_BY: MANAGED_BY,
         LABEL_RUN: sanitize_label_value(run),
@@ -34,6 +37,8 @@ def build_step_labels(*, run: str, step: str, asset: str | None, partition: str 
         labels[LABEL_ASSET] = sanitize_label_value(asset)
     if partition is not None:
         labels[LABEL_PARTITION] = sanitize_label_value(partition)
+    if check is not None:
+        labels[LABEL_CHECK] = sanitize_label_value(check)
     return labels
 
 

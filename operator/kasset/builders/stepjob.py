@@ -51,7 +51,8 @@ class BuildSettings:
 def build_step_job(launch: StepLaunch, *, run: Run, settings: BuildSettings = BuildSettings()) -> dict[str, Any]:
     """The batch/v1 Job manifest for `launch`, owned by `run`."""
     contract = launch.contract
-    labels = build_step_labels(run=contract.run, step=contract.step, asset=contract.asset, partition=contract.partition)
+    labels = build_step_labels(run=contract.run, step=contract.step, asset=contract.asset, partition=contract.partition,
+                               check=contract.check)
     annotations = build_step_annotations(
         run=contract.run, step=contract.step, asset=contract.asset, partition=contract.partition
     )

@@ -13,12 +13,13 @@ Does not: look at Jobs or pods, or decide what to launch (see `run`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kasset.api.asset import Asset
 from kasset.api.common import AssetSelection, Container, Volume
 from kasset.api.job import Job, Step
 from kasset.planning.catalog import AssetCatalog, as_catalog, derive_asset_facts
+from kasset.planning.checks import check_step_name
 from kasset.planning.dag import Problem, order_topologically, walk
 from kasset.planning.settings import PlanSettings
 from kasset.planning.storage import find_unknown_placeholders
@@ -39,6 +40,9 @@ class StepNode:
     volumes: tuple[Volume, ...] = ()
     storage: str = ""
     code_version: str | None = None
+    check_of: str | None = None
+    check: str | None = None
+    blocking: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,34 @@ def resolve_step_graph(
         if step.name in nodes:
             return Problem("InvalidSpec", f"spec.steps: step {step.name} has the name of a selected asset")
         nodes[step.name] = build_explicit_node(step, storage=storage, settings=settings)
+    problem = add_check_nodes(nodes, catalog)
+    if problem is not None:
+        return problem
     return _finish_graph(nodes, max_parallel_steps=max_parallel_steps, settings=settings)
+
+
+def add_check_nodes(nodes: dict[str, StepNode], assets: Mapping[str, Asset]) -> Problem | None:
+    """Add the check steps of every asset step in `nodes` (in place), and make the dependants of an asset wait
+    for its blocking checks; InvalidSpec when a check step's name is taken."""
+    blocking: dict[str, list[str]] = {}
+    for node in [n for n in nodes.values() if n.asset is not None]:
+        for check in assets[node.asset].spec.checks:
+            name = check_step_name(node.asset, check.name)
+            if name in nodes:
+                return Problem("InvalidSpec", f"Asset {node.asset} spec.checks[{check.name}]: its step name {name} "
+                               "is taken by another step of the Run")
+            nodes[name] = StepNode(
+                name=name, container=check.container, depends_on=(node.name,), volumes=node.volumes,
+                storage=node.storage, code_version=node.code_version, check_of=node.asset, check=check.name,
+                blocking=check.blocking, timeout_seconds=node.timeout_seconds,
+            )
+            if check.blocking:
+                blocking.setdefault(node.name, []).append(name)
+    for name, node in list(nodes.items()):
+        waits = [check for dep in node.depends_on for check in blocking.get(dep, ()) if node.check_of is None]
+        if waits:
+            nodes[name] = replace(node, depends_on=(*node.depends_on, *waits))
+    return None
 
 
 def _finish_graph(
@@ -166,11 +197,11 @@ def _finish_graph(
 
 
 def _check_node(node: StepNode, nodes: Mapping[str, StepNode]) -> Problem | None:
-    where = f"Asset {node.name} spec.storage" if node.asset else f"spec.steps[{node.name}]"
+    where = f"Asset {node.name} spec.storage" if node.asset or node.check_of else f"spec.steps[{node.name}]"
     unknown = find_unknown_placeholders(node.storage)
     if unknown:
         return Problem("InvalidSpec", f"{where}: unknown placeholder {', '.join(unknown)} in {node.storage}")
-    if node.asset is None:
+    if node.asset is None and node.check_of is None:
         absent = [dep for dep in node.depends_on if dep not in nodes]
         if absent:
             return Problem(

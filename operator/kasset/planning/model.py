@@ -57,6 +57,7 @@ class StepContract:
     partition_range: tuple[str, str] | None = None
     window: tuple[str, str] | None = None
     input_partitions: dict[str, dict[str, str]] = field(default_factory=dict)
+    check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class RunPlan:
     materializations: tuple[MaterializationUpdate, ...] = ()
     partition_records: tuple[Any, ...] = ()  # PartitionRecordUpdate (see `partitionrecords`), written first
     partition_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (asset, dynamic keys its step reported)
+    check_results: tuple[Any, ...] = ()  # CheckResultUpdate (see `checks`), written before the status
     run_requests: tuple[RunRequest, ...] = ()
     events: tuple[PlanEvent, ...] = ()
     finished: bool = False

@@ -4,6 +4,8 @@ The message is JSON written by `kasset.sdk.report` (or by hand, in any language)
 
     {"dataVersion": "v3", "metadata": {"num_records": 12}, "items": ["a.csv", "b.csv"]}
     {"resultRef": "file:///data/x/.kasset-result.json", "dataVersion": "v3", "itemCount": 2000}
+    {"passed": false, "message": "3 negative amounts", "metadata": {"negative": 3}}     (a check)
+    {"partitionKeys": ["a.csv", "b.csv"]}     (keys for dynamic partitions that name the asset in addedBy)
 
 The parser is tolerant: an empty message is an empty result, and anything unreadable gives a result with
 `error` set, never an exception. A failed container's message may be its log tail (FallbackToLogsOnError);
@@ -33,6 +35,8 @@ class StepResult:
     result_ref: str | None = None
     error: str | None = None
     partition_keys: tuple[str, ...] | None = None
+    passed: bool | None = None
+    message: str | None = None
 
 
 def parse_step_result(raw: str | None) -> StepResult:
@@ -82,7 +86,15 @@ def _read_document(document: dict[str, Any]) -> StepResult:
                                        or not all(isinstance(key, str) for key in partition_keys)):
         errors.append("partitionKeys is not a list of strings")
         partition_keys = None
+    passed, message = document.get("passed"), document.get("message")
+    if passed is not None and not isinstance(passed, bool):
+        errors.append("passed is not true or false")
+        passed = False
+    if message is not None and not isinstance(message, str):
+        message = json.dumps(message)[:1024]
     return StepResult(
+        passed=passed,
+        message=message,
         partition_keys=tuple(partition_keys) if partition_keys is not None else None,
         data_version=data_version,
         metadata=metadata,

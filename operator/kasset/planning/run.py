@@ -25,7 +25,9 @@ from kasset.api.base import ensure_utc
 from kasset.api.conditions import find_condition
 from kasset.api.job import Job
 from kasset.api.run import TERMINAL_STATES, Run, StepStatus
+from kasset.api.base import truncate_message
 from kasset.planning.automation import plan_eager_runs
+from kasset.planning.checks import describe_blocking_failure, plan_check_results
 from kasset.planning.catalog import AssetCatalog, as_catalog
 from kasset.planning.stepcontract import build_step_contract, resolve_params
 from kasset.planning.dag import Problem
@@ -179,6 +181,8 @@ def plan_steps(
         run, graph=graph, statuses=statuses, prior=prior, assets=assets, observed=observed, now=now,
         partitioned=frozenset(partitions.by_asset),
     )
+    check_results = plan_check_results(run, graph=graph, statuses=statuses, prior=prior, observed=observed,
+                                       partitions=partitions, now=now)
     partition_records = plan_partition_records(
         run, graph=graph, statuses=statuses, prior=prior, assets=assets, partitions=partitions,
         metadata_of=reported_metadata(statuses, observed), records=records, now=now,
@@ -186,7 +190,7 @@ def plan_steps(
     requests = plan_follow_up_runs(run, graph=graph, statuses=statuses, assets=assets) if finished else ()
     return RunPlan(
         status=status, launches=tuple(launches), materializations=materializations,
-        partition_records=partition_records, run_requests=requests, events=events, finished=finished,
+        partition_records=partition_records, check_results=check_results, run_requests=requests, events=events, finished=finished,
         partition_keys=reported_partition_keys(graph, statuses=statuses, prior=prior, observed=observed),
     )
 
@@ -230,18 +234,23 @@ def observe_steps(
 def settle_steps(graph: StepGraph, statuses: dict[str, StepStatus], *, now: datetime) -> list[StepNode]:
     """Settle pending steps in place and return those that may start now (none once a step failed)."""
     ready = []
+    failures = {node.name: describe_blocking_failure(node, statuses[node.name]) for node in graph.steps
+                if node.check is not None and statuses[node.name].state == "Failed"}
     for node in graph.steps:
         if statuses[node.name].state == "Pending":
-            statuses[node.name], can_start = settle_pending(node, statuses[node.name], statuses, now=now)
+            statuses[node.name], can_start = settle_pending(node, statuses[node.name], statuses, now=now,
+                                                            failures=failures)
             if can_start:
                 ready.append(node)
     failed = next((node.name for node in graph.steps if statuses[node.name].state == "Failed"), None)
     if failed is None:
         return ready
+    why = failures.get(failed) or f"step {failed} failed"
     for node in graph.steps:
         if statuses[node.name].state == "Pending":
             statuses[node.name] = statuses[node.name].model_copy(
-                update={"state": "Skipped", "message": f"not started: step {failed} failed", "completion_time": now}
+                update={"state": "Skipped", "message": truncate_message(f"not started: {why}", 256),
+                        "completion_time": now}
             )
     return []
 

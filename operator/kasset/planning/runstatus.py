@@ -25,6 +25,7 @@ from kasset.api.base import MESSAGE_MAX_LENGTH, json_size, to_manifest, truncate
 from kasset.api.conditions import ConditionStatus, set_condition
 from kasset.api.run import MAX_RUN_STATUS_BYTES, TERMINAL_STATES, Run, RunStatus, StepStatus
 from kasset.api.contract import SUCCEEDED
+from kasset.planning.checks import describe_blocking_failure
 from kasset.planning.graph import StepGraph
 from kasset.planning.lineage import build_materialization
 from kasset.planning.model import MaterializationUpdate, ObservedJob, PlanEvent
@@ -59,8 +60,11 @@ def assemble_status(
         for s in failed
         if prior.get(s.name) is None or prior[s.name].state != "Failed"
     ]
+    first = graph.find(failed[0].name) if failed else None
     if finished and not failed:
         outcome, reason, message = "True", "Succeeded", f"{succeeded}/{total} steps succeeded"
+    elif finished and first is not None and first.check is not None:
+        outcome, reason, message = "False", "CheckFailed", describe_blocking_failure(first, failed[0])
     elif finished:
         outcome, reason, message = "False", "StepFailed", f"step {failed[0].name} failed: {failed[0].message}"
     elif failed:

@@ -58,12 +58,13 @@ def build_step_contract(
     records: RecordsOf = no_records,
     now: datetime | None = None,
 ) -> StepContract:
-    """The contract values for `node` in `run`."""
-    step = partitions.of(node.asset)
+    """The contract values for `node` in `run` (a check step gets its asset's partition and output)."""
+    subject = node.check_of or node.asset
+    step = partitions.of(subject)
     partition = step.key if step is not None else partitions.plain_key
     inputs: dict[str, str] = {}
     input_partitions: dict[str, dict[str, str]] = {}
-    for dep in (*node.depends_on, *node.external_inputs):
+    for dep in () if node.check_of else (*node.depends_on, *node.external_inputs):
         found = _input(node, dep, run=run, graph=graph, assets=assets, partitions=partitions, records=records,
                        settings=settings, now=now)
         if found is not None:
@@ -80,10 +81,11 @@ def build_step_contract(
         namespace=run.metadata.namespace or "default",
         run=run.metadata.name,
         step=node.name,
-        asset=node.asset,
+        asset=subject,
         partition=partition,
         params=params,
-        output_uri=_in_run_uri(node, run, PARTITION_PLACEHOLDER if step is not None and step.range else partition),
+        output_uri=_in_run_uri(graph.find(node.check_of) if node.check_of else node, run,
+                               PARTITION_PLACEHOLDER if step is not None and step.range else partition),
         inputs=inputs,
         code_version=node.code_version,
         items=items,
@@ -91,6 +93,7 @@ def build_step_contract(
         partition_range=step.range if step is not None else None,
         window=(window[0].isoformat(), window[1].isoformat()) if window is not None else None,
         input_partitions=input_partitions,
+        check=node.check,
     )
 
 

@@ -24,6 +24,7 @@ from kasset.api.run import (
     TERMINAL_STATES,
     StepStatus,
 )
+from kasset.planning.checks import settle_check
 from kasset.planning.graph import StepNode
 from kasset.planning.model import ObservedJob
 from kasset.planning.results import StepResult
@@ -54,6 +55,8 @@ def observe_step(
         "attempts": max(base.attempts, pods) if finished or observed.failed_pods else base.attempts,
         "start_time": base.start_time or observed.start_time or now,
     }
+    if node.check is not None and (observed.is_complete or observed.is_failed):
+        return _check_outcome(node, base.model_copy(update=update), observed=observed, now=now)
     if observed.is_complete:
         return record_success(
             node, base.model_copy(update=update), observed=observed,
@@ -67,6 +70,15 @@ def observe_step(
         }
         return base.model_copy(update=update)
     return base.model_copy(update=update | {"state": "Running", "message": None})
+
+
+def _check_outcome(node: StepNode, base: StepStatus, *, observed: ObservedJob, now: datetime) -> StepStatus:
+    """A finished check step: passed unless it reported `passed: false` or its container failed."""
+    result = observed.result or StepResult()
+    finished = base.model_copy(update={"completion_time": observed.completion_time or now})
+    if observed.is_failed:
+        return settle_check(node, finished, passed=False, message=describe_failure(observed))
+    return settle_check(node, finished, passed=result.passed is not False, message=result.message)
 
 
 def record_success(
@@ -165,7 +177,8 @@ def describe_failure(observed: ObservedJob) -> str:
 
 
 def settle_pending(
-    node: StepNode, step: StepStatus, statuses: Mapping[str, StepStatus], *, now: datetime
+    node: StepNode, step: StepStatus, statuses: Mapping[str, StepStatus], *, now: datetime,
+    failures: Mapping[str, str] = {},
 ) -> tuple[StepStatus, bool]:
     """For a step not launched yet, return its status and whether it may start now.
 
@@ -175,7 +188,8 @@ def settle_pending(
     blocked = [dep for dep in node.depends_on if statuses[dep].state in ("Failed", "Skipped")]
     if blocked:
         state = statuses[blocked[0]].state.lower()
-        return _finish(step, "Skipped", f"not started: step {blocked[0]} {state}", now=now), False
+        why = failures.get(blocked[0]) or f"step {blocked[0]} {state}"
+        return _finish(step, "Skipped", f"not started: {why}", now=now), False
     waiting = [dep for dep in node.depends_on if statuses[dep].state != "Succeeded"]
     if waiting:
         message = truncate_message("waiting for " + ", ".join(waiting[:5]), STEP_MESSAGE_MAX_LENGTH)

@@ -15,6 +15,7 @@ import logging
 
 from kasset.planning import derive_asset_facts, find_pending_cycle, plan_asset_status
 from kasset.planning.catalog import cycle_facts
+from kasset.planning.checks import with_checks_passed
 from kasset.planning.partitionautomation import plan_partition_eager_runs
 from kasset.planning.partitionstate import summarize_asset, with_latest_materialization, with_partition_summary
 from kasset.reconcilers.requests import request_runs
@@ -45,6 +46,7 @@ def reconcile_asset(rt: Runtime, namespace: str, name: str) -> float | None:
     status = plan_asset_status(asset, ns, now=now, facts=facts)
     summary = summarize_asset(asset, records=ns.records_of, assets=ns, now=now)
     status = with_partition_summary(status, summary, generation=asset.metadata.generation, now=now)
+    status = with_checks_passed(asset, status, now=now)
     if write_model_status(rt, "assets", held, status) and asset is not held:
         log.info("Recorded materialization of Asset %s/%s by Run %s (partition %s)", namespace, name,
                  status.last_materialization.run, status.last_materialization.partition)

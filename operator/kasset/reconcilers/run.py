@@ -22,6 +22,7 @@ from kasset.builders.stepjob import build_step_job
 from kasset.k8s import ApiError, Conflict, NotFound, Rejected
 from kasset.planning import ObservedJob, RunPlan, apply_materialization, plan_run
 from kasset.planning.backfill import backfill_of
+from kasset.planning.checks import apply_check_result
 from kasset.planning.history import count_unfinished_earlier_runs, select_runs_to_prune
 from kasset.planning.run import is_run_finished
 from kasset.reconcilers.observe import observe_job
@@ -51,6 +52,7 @@ def reconcile_run(rt: Runtime, namespace: str, name: str) -> float | None:
         write_partition_records(rt, ns, plan.partition_records)
         register_dynamic_keys(rt, ns, plan.partition_keys)
         _record_materializations(rt, ns, plan)
+        _record_check_results(rt, ns, plan)
         _request_runs(rt, ns, run, plan)
         try:
             written = write_status(rt, "runs", model_meta(run), to_manifest(run.status), to_manifest(plan.status))
@@ -168,6 +170,26 @@ def _record_materializations(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> 
                 ns.put_asset(rt.kube.get("assets", ns.name, update.asset))
         else:
             raise ApiError(f"could not record the materialization of Asset {update.asset}: conflicts")
+
+
+def _record_check_results(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> None:
+    """Write each check's result to its Asset's status.checks (newer wins; the same Run's result is written
+    once). Raises when one cannot be written, so the Run's status does not count the check finished yet."""
+    for update in plan.check_results:
+        for _attempt in range(CONFLICT_RETRIES):
+            asset = ns.get(update.asset)
+            status = apply_check_result(asset, update.result, now=rt.clock()) if asset is not None else None
+            if status is None:
+                break
+            try:
+                write_status(rt, "assets", model_meta(asset), to_manifest(asset.status), to_manifest(status))
+                log.info("Recorded check %s of Asset %s/%s: %s", update.result.name, ns.name, update.asset,
+                         update.result.outcome)
+                break
+            except Conflict:
+                ns.put_asset(rt.kube.get("assets", ns.name, update.asset))
+        else:
+            raise ApiError(f"could not record check {update.result.name} of Asset {update.asset}: conflicts")
 
 
 def _request_runs(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:

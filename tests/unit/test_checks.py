@@ -1,0 +1,112 @@
+"""Asset checks, planned without a cluster: a check step after its asset, dependants waiting for blocking
+checks, a failed blocking check skipping them with its message and failing the Run (CheckFailed), a failed
+non-blocking check changing nothing but the Asset, and the Asset's status.checks with ChecksPassed."""
+
+from __future__ import annotations
+
+from kasset.api import find_condition
+from kasset.api.checks import CheckResult
+from kasset.api.common import AssetSelection
+from kasset.planning import StepResult, plan_run
+from kasset.planning.checks import apply_check_result, with_checks_passed
+from kasset.planning.graph import resolve_step_graph
+
+from kasset_factories import T0, at, failed, index, make_asset, make_run, step, succeeded, with_status
+
+
+def checked(name="raw", *, blocking=True, check="rows"):
+    container = {"image": "example/check:1", "command": ["check"]}
+    return make_asset(name, checks=[{"name": check, "blocking": blocking, "container": container}])
+
+
+def assets(blocking=True):
+    return index(checked(blocking=blocking), make_asset("clean", "raw"))
+
+
+def advance(run, observed=(), *, catalog):
+    plan = plan_run(run=run, job=None, assets=catalog, observed={o.name: o for o in observed}, now=at(30))
+    return with_status(run, plan.status), plan
+
+
+def launched(plan, name):
+    return next(launch for launch in plan.launches if launch.node.name == name)
+
+
+def test_a_check_step_follows_its_asset_and_blocking_checks_hold_back_its_dependants():
+    graph = resolve_step_graph(selection=AssetSelection(assets=["raw", "clean"]), steps=(), assets=assets(),
+                               max_parallel_steps=10)
+    nodes = {node.name: node for node in graph.steps}
+    assert [node.name for node in graph.steps] == ["raw", "raw-check-rows", "clean"]
+    assert nodes["raw-check-rows"].depends_on == ("raw",) and nodes["raw-check-rows"].check_of == "raw"
+    assert set(nodes["clean"].depends_on) == {"raw", "raw-check-rows"}
+    relaxed = resolve_step_graph(selection=AssetSelection(assets=["raw", "clean"]), steps=(),
+                                 assets=assets(blocking=False), max_parallel_steps=10)
+    assert {node.name: node for node in relaxed.steps}["clean"].depends_on == ("raw",)
+
+
+def test_the_check_gets_the_assets_contract_and_output_and_its_label():
+    catalog = assets()
+    run = make_run("r1", job=None, selection={"assets": ["raw", "clean"]})
+    run, plan = advance(run, catalog=catalog)
+    raw_job = launched(plan, "raw").job_name
+    run, plan = advance(run, [succeeded(raw_job)], catalog=catalog)
+    check = launched(plan, "raw-check-rows")
+    assert check.contract.asset == "raw" and check.contract.check == "rows"
+    assert check.contract.output_uri == launched(advance(make_run("r1", job=None, selection={
+        "assets": ["raw", "clean"]}), catalog=catalog)[1], "raw").contract.output_uri
+    assert [launch.node.name for launch in plan.launches] == ["raw-check-rows"]  # clean waits for the check
+
+
+def test_a_failed_blocking_check_skips_the_dependants_with_its_message_and_fails_the_run():
+    catalog = assets()
+    run = make_run("r1", job=None, selection={"assets": ["raw", "clean"]})
+    run, plan = advance(run, catalog=catalog)
+    raw_job = launched(plan, "raw").job_name
+    run, plan = advance(run, [succeeded(raw_job)], catalog=catalog)
+    check_job = launched(plan, "raw-check-rows").job_name
+    verdict = StepResult(passed=False, message="3 rows without id", metadata={"bad": 3})
+    run, plan = advance(run, [succeeded(raw_job), succeeded(check_job, result=verdict)], catalog=catalog)
+    assert step(plan, "raw-check-rows").state == "Failed"
+    assert step(plan, "clean").state == "Skipped"
+    assert step(plan, "clean").message == "not started: blocking check rows of asset raw failed: 3 rows without id"
+    outcome = find_condition(plan.status.conditions, "Succeeded")
+    assert (outcome.status, outcome.reason) == ("False", "CheckFailed") and "3 rows without id" in outcome.message
+    (update,) = plan.check_results
+    assert (update.asset, update.result.outcome, update.result.metadata) == ("raw", "Failed", {"bad": 3})
+
+
+def test_a_failed_non_blocking_check_is_recorded_and_stops_nothing():
+    catalog = assets(blocking=False)
+    run = make_run("r1", job=None, selection={"assets": ["raw", "clean"]})
+    run, plan = advance(run, catalog=catalog)
+    raw_job = launched(plan, "raw").job_name
+    run, plan = advance(run, [succeeded(raw_job)], catalog=catalog)
+    check_job = launched(plan, "raw-check-rows").job_name
+    clean_job = launched(plan, "clean").job_name
+    run, plan = advance(run, [succeeded(raw_job), failed(check_job, message="boom"), succeeded(clean_job)],
+                        catalog=catalog)
+    assert step(plan, "raw-check-rows").state == "Succeeded" and "check failed" in step(plan, "raw-check-rows").message
+    assert find_condition(plan.status.conditions, "Succeeded").status == "True"
+    (update,) = plan.check_results
+    assert update.result.outcome == "Failed" and "boom" in update.result.message
+
+
+def test_the_asset_keeps_each_checks_latest_result_once_and_sums_them_up_in_checks_passed():
+    asset = checked()
+    status = with_checks_passed(asset, asset.status, now=T0)
+    assert find_condition(status.conditions, "ChecksPassed").reason == "NotRun"
+    bad = CheckResult(name="rows", outcome="Failed", message="3 rows without id", run="r1", time=at(10),
+                      start_time=at(5))
+    status = apply_check_result(asset, bad, now=T0)
+    condition = find_condition(status.conditions, "ChecksPassed")
+    assert (condition.status, condition.reason) == ("False", "CheckFailed")
+    assert "check rows failed: 3 rows without id" in condition.message
+    recorded = asset.model_copy(update={"status": status})
+    assert apply_check_result(recorded, bad, now=T0) is None  # the same Run's result, again
+    older = bad.model_copy(update={"run": "r0", "start_time": at(1), "outcome": "Passed"})
+    assert apply_check_result(recorded, older, now=T0) is None  # an older Run finishing late
+    good = bad.model_copy(update={"run": "r2", "start_time": at(20), "outcome": "Passed", "message": None})
+    assert find_condition(apply_check_result(recorded, good, now=T0).conditions, "ChecksPassed").status == "True"
+    gone = recorded.model_copy(update={"spec": recorded.spec.model_copy(update={"checks": []})})
+    cleared = with_checks_passed(gone, recorded.status, now=T0)
+    assert cleared.checks == [] and find_condition(cleared.conditions, "ChecksPassed") is None
