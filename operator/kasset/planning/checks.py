@@ -27,6 +27,7 @@ from kasset.api.checks import CHECK_MESSAGE_MAX_LENGTH, MAX_CHECK_METADATA_BYTES
 from kasset.api.conditions import set_condition
 from kasset.api.contract import CHECKS_PASSED
 from kasset.api.run import StepStatus
+from kasset.planning.progress import finished_since
 
 if TYPE_CHECKING:
     from kasset.planning.graph import StepNode
@@ -83,9 +84,8 @@ def plan_check_results(
 ) -> tuple[CheckResultUpdate, ...]:
     """The results of the check steps that finished since the previous status, for their Assets."""
     updates = []
-    for node in graph.steps:
-        step, was = statuses[node.name], prior.get(node.name)
-        if node.check is None or step.state not in ("Succeeded", "Failed") or (was is not None and was.state == step.state):
+    for node, step in finished_since(graph, statuses, prior):
+        if node.check is None:
             continue
         job = observed.get(step.job_name or "")
         result = job.result if job is not None else None

@@ -31,6 +31,7 @@ from kasset.api.run import Run, StepStatus
 from kasset.planning.graph import StepGraph, StepNode
 from kasset.planning.partitions import check_dimension_key
 from kasset.planning.runpartitions import RecordsOf, RunPartitions, StepPartitions, read_partitions
+from kasset.planning.progress import finished_since
 
 #: Records per slice the bucket count aims at (EndpointSlices hold 100 endpoints).
 RECORDS_PER_SLICE = 100
@@ -125,10 +126,9 @@ def plan_partition_records(
     """Records for the partitioned asset steps that finished since the previous status (`metadata_of`: the
     step's reported metadata by step name)."""
     updates = []
-    for node in graph.steps:
-        step, was = statuses[node.name], prior.get(node.name)
+    for node, step in finished_since(graph, statuses, prior):
         span = partitions.of(node.asset)
-        if span is None or step.state not in ("Succeeded", "Failed") or (was is not None and was.state == step.state):
+        if span is None:
             continue
         for key in span.keys:
             if step.state == "Failed":
@@ -149,9 +149,8 @@ def reported_partition_keys(
     """(asset, keys) for each asset step that succeeded since the previous status and reported
     `partitionKeys`: keys for the dynamic dimensions whose `addedBy` names that asset."""
     found = []
-    for node in graph.steps:
-        step, was = statuses[node.name], prior.get(node.name)
-        if node.asset is None or step.state != "Succeeded" or (was is not None and was.state == "Succeeded"):
+    for node, step in finished_since(graph, statuses, prior, states=frozenset({"Succeeded"})):
+        if node.asset is None:
             continue
         job = observed.get(step.job_name or "")
         keys = job.result.partition_keys if job is not None and job.result is not None else None

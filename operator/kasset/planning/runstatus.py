@@ -30,6 +30,7 @@ from kasset.planning.graph import StepGraph
 from kasset.planning.lineage import build_materialization
 from kasset.planning.model import MaterializationUpdate, ObservedJob, PlanEvent
 from kasset.planning.settings import PlanSettings
+from kasset.planning.progress import finished_since
 from kasset.planning.steps import clamp_step_status
 
 #: Key of the note that replaces step metadata too large for an Asset's lastMaterialization.
@@ -195,12 +196,8 @@ def record_materializations(
     asset's materializations go to its partition records instead (its Asset reconciler derives
     lastMaterialization from them: one writer per Asset, however many Runs materialize its partitions)."""
     updates = []
-    for node in graph.steps:
-        step = statuses[node.name]
-        was = prior.get(node.name)
-        if node.asset is None or step.state != "Succeeded" or (was is not None and was.state == "Succeeded"):
-            continue
-        if node.asset in partitioned:
+    for node, step in finished_since(graph, statuses, prior, states=frozenset({"Succeeded"})):
+        if node.asset is None or node.asset in partitioned:
             continue
         job = observed.get(step.job_name or "")
         metadata = job.result.metadata if job is not None and job.result is not None else {}
