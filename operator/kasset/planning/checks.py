@@ -1,9 +1,13 @@
 """Asset checks in a Run: one step per declared check after its asset's step, the outcome of each, what a
 failed blocking check does to the Run, and the Asset's `status.checks` with its `ChecksPassed` condition.
 
-- Graph (built by `graph.add_check_nodes`): asset A with check C gets the step `A-check-C`, depending on A. Every step of the Run that depends
-  on A also depends on A's *blocking* checks, so it waits for them; when one fails, it is Skipped with the
-  check's message (fail fast, as after any failed step) and the Run fails with reason CheckFailed.
+- Graph (built by `graph.add_check_nodes`): asset A with check C gets the step `A-check-C`, depending on A.
+  Every step of the Run that depends on A also depends on A's *blocking* checks, so it waits for them; when
+  one fails, it is Skipped with the check's message (fail fast, as after any failed step) and the Run fails
+  with reason CheckFailed.
+- Contract: the asset step's (KASSET_ASSET, KASSET_PARTITION and window, KASSET_PARAMS), KASSET_STEP being the
+  check's step and KASSET_OUTPUT_URI the asset's output in this Run, which the check reads; KASSET_INPUTS is
+  empty (a check looks at what the asset wrote, not at what it read). Its Job is labelled kasset.dev/check.
 - Outcome: a check reports `{"passed": bool, "message", "metadata"}`; a container that fails is a failed
   check. A failed blocking check is a Failed step; a failed non-blocking check is a Succeeded step whose
   message says the check failed (nothing stops, the Run does not fail), and both are recorded on the Asset.
@@ -104,12 +108,18 @@ def apply_check_result(asset: Asset, result: CheckResult, *, now: datetime) -> A
     if result.name not in {check.name for check in asset.spec.checks}:
         return None
     held = next((r for r in asset.status.checks if r.name == result.name), None)
-    if held is not None and ((held.run, held.partition) == (result.run, result.partition) or
-                             (held.start_time or held.time, held.run) >= (result.start_time or result.time, result.run)):
+    if held is not None and not _newer(result, than=held):
         return None
     results = [r for r in asset.status.checks if r.name != result.name] + [result]
     status = asset.status.model_copy(update={"checks": sorted(results, key=lambda r: r.name)})
     return with_checks_passed(asset, status, now=now)
+
+
+def _newer(result: CheckResult, *, than: CheckResult) -> bool:
+    """Whether `result` replaces the held one: another Run or partition, started later (ties: by Run name)."""
+    if (than.run, than.partition) == (result.run, result.partition):
+        return False
+    return (result.start_time or result.time, result.run) > (than.start_time or than.time, than.run)
 
 
 def with_checks_passed(asset: Asset, status: AssetStatus, *, now: datetime) -> AssetStatus:
