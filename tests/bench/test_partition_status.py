@@ -47,7 +47,8 @@ def test_an_asset_status_with_10000_by_2_partitions_stays_small(bench_results):
         key="partition-status", value=size / 1024, unit="KiB", samples=[seconds],
         note=(f"{len(keys)} partitions ({len(keys) // 2} days × 2 regions), states alternating; summary: "
               f"{json_size(to_manifest(summary)) / 1024:.1f} KiB, summarized in {seconds:.3f} s"),
-        scale=len(keys) / 20_000, details={"partitions": len(keys), "summary KiB": json_size(to_manifest(summary)) / 1024,
-                                           "summarize seconds": seconds}))
+        scale=len(keys) / 20_000,
+        details={"partitions": len(keys), "summary KiB": json_size(to_manifest(summary)) / 1024,
+                 "summarize seconds": seconds}))
     assert len(keys) == 20_000 and summary.truncated
     assert figure.goal_met, figure.failed_checks()

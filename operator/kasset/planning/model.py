@@ -102,7 +102,8 @@ class RunRequest:
 @dataclass(frozen=True)
 class RunPlan:
     """What the Run reconciler should do, in this order: create `launches` (409 = already launched), write
-    `partition_records` to PartitionSlices, `materializations` to Assets, create `run_requests`, then write `status`. `requeue_after` (seconds) is set
+    `partition_records` to PartitionSlices (and `partition_keys` to the dynamic dimensions), `materializations`
+    and `check_results` to Assets, create `run_requests`, then write `status`. `requeue_after` (seconds) is set
     when the Run waits for something no watch will announce."""
 
     status: RunStatus

@@ -190,7 +190,8 @@ def plan_steps(
     requests = plan_follow_up_runs(run, graph=graph, statuses=statuses, assets=assets) if finished else ()
     return RunPlan(
         status=status, launches=tuple(launches), materializations=materializations,
-        partition_records=partition_records, check_results=check_results, run_requests=requests, events=events, finished=finished,
+        partition_records=partition_records, check_results=check_results, run_requests=requests, events=events,
+        finished=finished,
         partition_keys=reported_partition_keys(graph, statuses=statuses, prior=prior, observed=observed),
     )
 

@@ -1,9 +1,9 @@
 """The controller: informers feed the cache, each change enqueues the keys it affects, and a bounded pool of
 worker threads reconciles them one key at a time.
 
-    informers (assets, jobs, runs, step Jobs, slices, backfills) ──> cache ──> work queue ──> workers ──> reconcilers
-                                                                       ^                                       │
-                                                                       └──── writes (through the API) ─────────┘
+    informers (assets, jobs, runs, backfills, step Jobs, slices) ──> cache ──> queue ──> workers ──> reconcilers
+                                                                       ^                                  │
+                                                                       └──── writes (through the API) ────┘
 
 `start()` returns once every informer has listed its resource and is watching ("ready" means exactly that);
 `stop()` shuts the queue, closes the watches and joins the workers, within seconds. A slow safety-net timer
