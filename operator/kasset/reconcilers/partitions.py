@@ -3,7 +3,7 @@ counts the steps finished (so a crash in between repeats the write, and merging 
 no-op: exactly once, as for `lastMaterialization`).
 
 Records are grouped by slice: one status write per touched slice (a 10,000-key single-run range touches at most
-64). A record already held stays in its slice; a new one goes to the slice its key hashes to. A slice is
+256). A record already held stays in its slice; a new one goes to the slice its key hashes to. A slice is
 created on first use, owned by its Asset (garbage-collected with it).
 
 Does not: decide what a record says (see `kasset.planning.partitionrecords`).
@@ -15,8 +15,10 @@ import logging
 from collections.abc import Iterable
 
 from kasset.api.base import API_VERSION, to_manifest
+from kasset.api.contract import LABEL_ASSET
 from kasset.api.partitionslice import MAX_RECORDS_PER_SLICE, PartitionRecord
 from kasset.k8s import ApiError, Conflict, NotFound
+from kasset.planning.names import sanitize_label_value
 from kasset.planning.partitions import PartitionError
 from kasset.planning.runpartitions import build_space
 from kasset.planning.partitionrecords import (
@@ -117,7 +119,7 @@ def _create_slice(rt: Runtime, ns: NamespaceCache, *, asset: str, name: str) -> 
     owner = ns.get(asset)
     body = {
         "apiVersion": API_VERSION, "kind": "PartitionSlice",
-        "metadata": {"name": name, "labels": {"kasset.dev/asset": asset[:63]},
+        "metadata": {"name": name, "labels": {LABEL_ASSET: sanitize_label_value(asset)},
                      "ownerReferences": [{"apiVersion": API_VERSION, "kind": "Asset", "name": asset,
                                           "uid": owner.metadata.uid}] if owner and owner.metadata.uid else []},
         "spec": {"asset": asset},
