@@ -40,10 +40,12 @@ METADATA_NOTE_KEY = "kasset.dev/note"
 
 @dataclass(frozen=True)
 class PartitionRecordUpdate:
-    """Merge `record` into the records of Asset `asset`."""
+    """Merge `record` into the records of Asset `asset`, which has `partitions` partitions now (None: unknown
+    to the planner; the writer counts them)."""
 
     asset: str
     record: PartitionRecord
+    partitions: int | None = None
 
 
 def slice_name(asset: str, key: str, *, partitions: int) -> str:
@@ -94,16 +96,17 @@ def merge_record(old: PartitionRecord | None, new: PartitionRecord) -> Partition
     if old is None:
         return new
     if new.run is not None:
-        if old.run is not None and (new.run == old.run or _started(new) <= _started(old)):
+        if old.run is not None and (new.run == old.run or started_at(new) <= started_at(old)):
             return None
         return new
-    if new.failed_run == old.failed_run or (old.run is not None and _started(old) >= _failed_at(new)):
+    if new.failed_run == old.failed_run or (old.run is not None and started_at(old) >= _failed_at(new)):
         return None
     return old.model_copy(update={"failed_run": new.failed_run, "failed_time": new.failed_time,
                                   "failure_message": new.failure_message})
 
 
-def _started(record: PartitionRecord) -> tuple:
+def started_at(record: PartitionRecord) -> tuple:
+    """How records of one partition are ordered: by the step's start (its finish when unknown), then run."""
     return (record.start_time or record.time, record.run or "")
 
 
@@ -138,7 +141,7 @@ def plan_partition_records(
             else:
                 record = _materialized(node, key, run=run, step=step, statuses=statuses, assets=assets,
                                        span=span, metadata=metadata_of.get(node.name, {}), records=records, now=now)
-            updates.append(PartitionRecordUpdate(asset=node.asset, record=record))
+            updates.append(PartitionRecordUpdate(asset=node.asset, record=record, partitions=len(span.space)))
     return tuple(updates)
 
 

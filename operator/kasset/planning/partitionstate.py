@@ -20,7 +20,7 @@ from kasset.api.contract import STALE
 from kasset.api.partitions import PartitionSummary
 from kasset.api.partitionslice import PartitionRecord
 from kasset.planning.asset import supersedes
-from kasset.planning.partitionrecords import collapse_lineage
+from kasset.planning.partitionrecords import collapse_lineage, started_at
 from kasset.planning.partitions import PartitionError, PartitionSpace, summarize
 from kasset.planning.runpartitions import RecordsOf, build_space
 
@@ -74,7 +74,7 @@ def latest_materialization(asset: Asset, *, records: RecordsOf) -> Materializati
     `lastMaterialization` shows it: the exact lineage summed up per upstream. None when it has none."""
     latest = None
     for record in records(asset.metadata.name).values():
-        if record.run is not None and (latest is None or _started(record) > _started(latest)):
+        if record.run is not None and (latest is None or started_at(record) > started_at(latest)):
             latest = record
     if latest is None:
         return None
@@ -83,10 +83,6 @@ def latest_materialization(asset: Asset, *, records: RecordsOf) -> Materializati
         code_version=latest.code_version, partition=latest.partition, metadata=latest.metadata,
         lineage=collapse_lineage(latest.lineage),
     )
-
-
-def _started(record: PartitionRecord) -> tuple:
-    return (record.start_time or record.time, record.run)
 
 
 def with_latest_materialization(asset: Asset, *, records: RecordsOf) -> Asset:

@@ -153,43 +153,35 @@ def _record_materializations(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> 
     """Write each new materialization to its Asset (newer wins; the same Run's record is never written twice).
     Raises when one cannot be written, so the Run's status does not count the step Succeeded yet."""
     for update in plan.materializations:
-        for _attempt in range(CONFLICT_RETRIES):
-            asset = ns.get(update.asset)
-            if asset is None:
-                break
-            status = apply_materialization(asset, update.materialization, ns, now=rt.clock())
-            if status is None:
-                break
-            try:
-                write_status(rt, "assets", model_meta(asset), to_manifest(asset.status), to_manifest(status))
-                log.info("Recorded materialization of Asset %s/%s by Run %s", ns.name, update.asset,
-                         update.materialization.run)
-                rt.queue.add(("Asset", ns.name, update.asset))  # its facts (what it holds) changed
-                break
-            except Conflict:
-                ns.put_asset(rt.kube.get("assets", ns.name, update.asset))
-        else:
-            raise ApiError(f"could not record the materialization of Asset {update.asset}: conflicts")
+        if _record_on_asset(rt, ns, update.asset, what=f"the materialization by Run {update.materialization.run}",
+                            apply=lambda asset: apply_materialization(asset, update.materialization, ns,
+                                                                      now=rt.clock())):
+            rt.queue.add(("Asset", ns.name, update.asset))  # its facts (what it holds) changed
 
 
 def _record_check_results(rt: Runtime, ns: NamespaceCache, plan: RunPlan) -> None:
     """Write each check's result to its Asset's status.checks (newer wins; the same Run's result is written
     once). Raises when one cannot be written, so the Run's status does not count the check finished yet."""
     for update in plan.check_results:
-        for _attempt in range(CONFLICT_RETRIES):
-            asset = ns.get(update.asset)
-            status = apply_check_result(asset, update.result, now=rt.clock()) if asset is not None else None
-            if status is None:
-                break
-            try:
-                write_status(rt, "assets", model_meta(asset), to_manifest(asset.status), to_manifest(status))
-                log.info("Recorded check %s of Asset %s/%s: %s", update.result.name, ns.name, update.asset,
-                         update.result.outcome)
-                break
-            except Conflict:
-                ns.put_asset(rt.kube.get("assets", ns.name, update.asset))
-        else:
-            raise ApiError(f"could not record check {update.result.name} of Asset {update.asset}: conflicts")
+        _record_on_asset(rt, ns, update.asset, what=f"check {update.result.name} ({update.result.outcome})",
+                         apply=lambda asset: apply_check_result(asset, update.result, now=rt.clock()))
+
+
+def _record_on_asset(rt: Runtime, ns: NamespaceCache, name: str, *, what: str, apply) -> bool:
+    """Write `apply(asset)` (the Asset's new status, or None: nothing to record) as Asset `name`'s status,
+    re-reading it on Conflict; True when written. Raises when conflicts persist."""
+    for _attempt in range(CONFLICT_RETRIES):
+        asset = ns.get(name)
+        status = apply(asset) if asset is not None else None
+        if status is None:
+            return False
+        try:
+            write_status(rt, "assets", model_meta(asset), to_manifest(asset.status), to_manifest(status))
+            log.info("Recorded %s on Asset %s/%s", what, ns.name, name)
+            return True
+        except Conflict:
+            ns.put_asset(rt.kube.get("assets", ns.name, name))
+    raise ApiError(f"could not record {what} on Asset {name}: conflicts")
 
 
 def _request_runs(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
