@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 
 from kasset.api.backfill import Backfill
-from kasset.api.base import API_VERSION, to_manifest
+from kasset.api.base import API_VERSION
 from kasset.api.contract import ANNOTATION_BACKFILL_PARTITIONS, COMPLETE
 from kasset.k8s import NotFound
 from kasset.planning.backfill import BackfillPlan, backfill_of, plan_backfill, select_unstarted_runs
 from kasset.planning.backfilltargets import BackfillTargets, resolve_backfill_targets
 from kasset.planning.dag import Problem
 from kasset.planning.model import RunRequest
+from kasset.reconcilers.requests import run_manifest
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_model_status
 from kasset.runtime.cache import Invalid, NamespaceCache
@@ -79,10 +80,7 @@ def _resolve(rt: Runtime, ns: NamespaceCache, backfill: Backfill) -> BackfillTar
 def _create_run(rt: Runtime, ns: NamespaceCache, backfill: Backfill, request: RunRequest) -> bool:
     """Create the Run and store it in the cache; False when the name was taken by a Run the cache did not hold
     (it is read into the cache, and the caller plans again)."""
-    body = {"apiVersion": API_VERSION, "kind": "Run",
-            "metadata": {"name": request.name, "labels": request.labels, "annotations": request.annotations},
-            "spec": to_manifest(request.spec)}
-    created, ok = rt.kube.create("runs", ns.name, body)
+    created, ok = rt.kube.create("runs", ns.name, run_manifest(request))
     if not ok:
         try:
             ns.put_run(rt.kube.get("runs", ns.name, request.name))

@@ -44,8 +44,8 @@ def write_partition_records(rt: Runtime, ns: NamespaceCache, updates: Iterable[P
         asset = ns.get(update.asset)
         if asset is None or asset.spec.partitions is None:
             continue
-        if update.asset not in sizes:
-            sizes[update.asset] = _space_size(rt, ns, asset)
+        if update.asset not in sizes:  # the planner's count, else (dynamic keys) count them here
+            sizes[update.asset] = update.partitions or _space_size(rt, ns, asset)
         held = ns.slice_of(update.asset, update.record.partition)
         name = held or slice_name(update.asset, update.record.partition, partitions=sizes[update.asset])
         grouped.setdefault((update.asset, name), []).append(update.record)
