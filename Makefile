@@ -20,14 +20,14 @@ help: ## Show this help
 
 ##@ Setup
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]' -e tools
 	touch $@
 
 .PHONY: venv
-venv: $(VENV)/.installed ## Create the virtualenv with the pinned Python dependencies
+venv: $(VENV)/.installed ## Create the virtualenv: the kasset package, its pinned dependencies and tools/ (kasset-tools)
 
 .PHONY: tools
 tools: ## Build/install the cluster's binaries (Go builds cached by version in $KASSET_CACHE, Debian packages)
@@ -38,15 +38,15 @@ tools: ## Build/install the cluster's binaries (Go builds cached by version in $
 
 .PHONY: cluster-up
 cluster-up: venv tools ## Start the local cluster (etcd, apiserver, controller-manager, scheduler, kwok, real node)
-	$(PY) -m kasset.localcluster up
+	$(PY) -m kasset_tools.localcluster up
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster's processes (its folder stays)
-	@if [ -x $(PY) ]; then $(PY) -m kasset.localcluster down; fi
+	@if [ -x $(PY) ]; then $(PY) -m kasset_tools.localcluster down; fi
 
 .PHONY: cluster-status
 cluster-status: venv ## Show which cluster processes run and whether the API server is ready
-	$(PY) -m kasset.localcluster status
+	$(PY) -m kasset_tools.localcluster status
 
 .PHONY: kubeconfig
 kubeconfig: ## Print the local cluster's kubeconfig path: export KUBECONFIG=$(make -s kubeconfig)
@@ -59,7 +59,7 @@ kind-up: ## With Docker: the same job with kind (not available on machines witho
 
 .PHONY: images
 images: venv ## Build the images from Debian packages and import them into the local cluster's containerd
-	$(PY) -m kasset.localcluster.images $(if $(wildcard $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock),--containerd-address $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock)
+	$(PY) -m kasset_tools.images $(if $(wildcard $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock),--containerd-address $(KASSET_CLUSTER_DIR)/node/containerd/containerd.sock)
 
 ##@ Development
 
@@ -77,7 +77,7 @@ crds: venv ## Generate crds/ and docs/crd-reference.md from the pydantic models
 
 .PHONY: demo
 demo: venv $(if $(KUBECONFIG),,tools) ## Run the main job on the local cluster (or the cluster in $KUBECONFIG)
-	$(PY) -m kasset.cli demo
+	$(PY) -m kasset_tools.demo
 
 .PHONY: run
 run: venv ## Run the operator locally against the cluster in $KUBECONFIG (installs the CRDs first)

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # kasset/operator:<version> — Debian bookworm + python3 + the kasset package and its pinned runtime dependencies
 # (from PyPI), user 1000:1000, running `kopf run --standalone -m kasset.handlers --all-namespaces`.
-# Same content as kasset/operator from `python -m kasset.localcluster.images`.
+# Same content as kasset/operator from `python -m kasset_tools.images`.
 # Build from the repository root (BuildKit):
 #   docker build -f images/operator.Dockerfile -t kasset/operator:0.1.0 .
 FROM debian:bookworm-slim AS build
@@ -10,8 +10,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
 RUN --mount=type=bind,target=/src,rw \
     set -eu; cd /src; [ -f README.md ] || : > README.md; \
     pip3 install --no-cache-dir --no-warn-script-location --target /out/site . ; \
-    mv /out/site/bin /out/bin; \
-    rm -rf /out/site/kasset/localcluster
+    mv /out/site/bin /out/bin
 
 FROM debian:bookworm-slim
 ARG VERSION=0.1.0

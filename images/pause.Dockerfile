@@ -1,6 +1,6 @@
 # kasset/pause:<version> — the pod sandbox ("pause") image: busybox-static and a shell loop that sleeps until
 # SIGTERM/SIGINT (exit 0 at once, so pod deletion is not held up by the 30 s grace period).
-# Same result as kasset/pause from `python -m kasset.localcluster.images`.
+# Same result as kasset/pause from `python -m kasset_tools.images`.
 # Build (any context, nothing is copied from it):
 #   docker build -f images/pause.Dockerfile -t kasset/pause:0.1.0 images/
 FROM debian:bookworm-slim AS busybox

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # kasset/step-python:<version> — Debian bookworm + python3, user 1000:1000, and the dependency-free `kasset.sdk`
 # (as package `kasset` with an empty __init__.py) so step code can `from kasset import sdk`.
-# Same content as kasset/step-python from `python -m kasset.localcluster.images`.
+# Same content as kasset/step-python from `python -m kasset_tools.images`.
 # Build from the repository root (BuildKit):
 #   docker build -f images/step-python.Dockerfile -t kasset/step-python:0.1.0 .
 FROM debian:bookworm-slim

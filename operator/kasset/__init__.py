@@ -9,7 +9,10 @@ Layers (kept apart by import-linter, see `.importlinter`):
 - `kasset.k8s`        the only package that talks to the Kubernetes API
 - `kasset.reconcilers` observe → plan → apply → write status, one per kind
 - `kasset.handlers`   the only module that uses kopf's decorators
-- `kasset.localcluster` the local Kubernetes built from upstream sources, for tests and the demo
+- `kasset.runtime`    informers' cache, work queue and controller
+
+The local cluster, the image builder and the demo are development tooling in `tools/` (`kasset_tools`), which
+this package never imports.
 """
 
 __version__ = "0.1.0"

@@ -1,7 +1,6 @@
-"""The `kasset` command (click): `run` the operator, `demo` the main job on the local cluster, `backfill` a Job
-over a range of partitions (see `kasset.commands.backfill`).
+"""The `kasset` command (click): `run` the operator, `backfill` a Job over a range of partitions (see
+`kasset.commands.backfill`). The demo and the local cluster are development tooling (`tools/`, `make demo`).
 
-`demo` uses the cluster in $KUBECONFIG when given, and otherwise starts the local one (`make cluster-up`).
 Exit codes: 0 success, 1 the work failed, 2 usage or API errors.
 """
 
@@ -9,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -26,25 +23,6 @@ def operator_argv() -> list[str]:
 
 def operator_env(namespace: str | None) -> dict[str, str]:
     return {"KASSET_NAMESPACES": json.dumps([namespace])} if namespace else {}
-
-
-def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = None,
-                   env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.Popen:
-    """Start the operator as a child process and wait (bounded) until it logs that it is ready."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(operator_argv(), stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **operator_env(namespace), **(env or {}),
-                                     "KUBECONFIG": str(kubeconfig)})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if b"Kasset operator ready" in log_path.read_bytes():
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError(f"the operator exited with {proc.returncode}; see {log_path}")
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError(f"the operator did not get ready within {timeout}s; see {log_path}")
 
 
 def install_crds(kubeconfig: Path | None = None) -> None:
@@ -67,14 +45,6 @@ def run_operator(namespace: str | None) -> int:
     install_crds()
     os.environ.update(operator_env(namespace))
     os.execv(sys.executable, operator_argv())
-
-
-@cli.command("demo")
-def demo() -> int:
-    """Run the main example on the local cluster (started if needed)."""
-    from kasset.demo import run_demo
-
-    return run_demo()
 
 
 cli.add_command(backfill)

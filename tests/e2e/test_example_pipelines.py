@@ -2,7 +2,7 @@
 `kubectl apply -n <namespace> -f`, makes its Run succeed, and the Assets record metadata and lineage.
 
 Needs the `operator` fixture (the operator running against the cluster, step pods pinned to the real node)
-and a default StorageClass that can bind the examples' claim (`kasset.localcluster.storage` on the local
+and a default StorageClass that can bind the examples' claim (`kasset_tools.localcluster.storage` on the local
 cluster, `standard` on kind).
 """
 
@@ -113,7 +113,7 @@ def default_storage_class(cluster) -> str:
     ]
     if not default:
         pytest.fail("no default StorageClass: the examples' PersistentVolumeClaim could never bind "
-                    "(kasset.localcluster.storage.ensure_storage creates one on the local cluster)")
+                    "(kasset_tools.localcluster.storage.ensure_storage creates one on the local cluster)")
     return default[0]
 
 

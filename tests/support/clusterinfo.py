@@ -16,8 +16,8 @@ from typing import Any
 
 from kubernetes import client, config, watch
 
-from kasset.localcluster.cluster import Cluster
-from kasset.localcluster.layout import binaries
+from kasset_tools.localcluster.cluster import Cluster
+from kasset_tools.localcluster.layout import binaries
 
 
 class WaitTimeout(AssertionError):

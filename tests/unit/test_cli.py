@@ -10,10 +10,10 @@ from kasset.commands.backfill import CommandError, backfill_name, build_backfill
 from kasset.k8s import Conflict
 
 
-def test_help_lists_the_run_demo_and_backfill_commands(capsys):
+def test_help_lists_the_run_and_backfill_commands(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert all(command in out for command in ("run", "demo", "backfill"))
+    assert all(command in out for command in ("run", "backfill"))
 
 
 @pytest.mark.parametrize(("argv", "words"), [

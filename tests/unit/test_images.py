@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kasset.localcluster.images.inputs import collect_inputs, list_operator_sources
-from kasset.localcluster.images.layer import write_image_tar, write_layer
-from kasset.localcluster.images.recipe import EPOCH, IMAGE_NAMES, REPO, compute_base_key, configure_image
+from kasset_tools.images.inputs import collect_inputs, list_operator_sources
+from kasset_tools.images.layer import write_image_tar, write_layer
+from kasset_tools.images.recipe import EPOCH, IMAGE_NAMES, REPO, compute_base_key, configure_image
 from kasset_factories import run_isolated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,12 +148,13 @@ def test_an_unknown_image_name_is_refused():
 
 
 def make_repo(root: Path) -> Path:
-    (root / "operator/kasset/localcluster").mkdir(parents=True)
+    (root / "operator/kasset").mkdir(parents=True)
+    (root / "operator/kasset/__pycache__").mkdir()
     (root / "pyproject.toml").write_text('[project]\nname = "kasset"\nversion = "1.2.3"\n')
     (root / "operator/kasset/__init__.py").write_text("")
     (root / "operator/kasset/sdk.py").write_text("def emit(): pass\n")
     (root / "operator/kasset/handlers.py").write_text("HANDLERS = 1\n")
-    (root / "operator/kasset/localcluster/cluster.py").write_text("CLUSTER = 1\n")
+    (root / "operator/kasset/__pycache__/handlers.cpython-311.pyc").write_bytes(b"1")
     return root
 
 
@@ -170,10 +171,10 @@ def test_input_hash_is_stable_and_changes_when_a_copied_file_changes(tmp_path):
     assert digest_of("step-python", repo) != before
 
 
-def test_operator_hash_follows_the_package_but_not_the_local_cluster_harness(tmp_path):
+def test_operator_hash_follows_the_package_but_not_its_byte_code_caches(tmp_path):
     repo = make_repo(tmp_path)
     before = digest_of("operator", repo)
-    (repo / "operator/kasset/localcluster/cluster.py").write_text("CLUSTER = 2\n")
+    (repo / "operator/kasset/__pycache__/handlers.cpython-311.pyc").write_bytes(b"2")
     assert digest_of("operator", repo) == before
     (repo / "operator/kasset/handlers.py").write_text("HANDLERS = 2\n")
     assert digest_of("operator", repo) != before
@@ -188,11 +189,12 @@ def test_input_hash_changes_with_version_architecture_and_base(tmp_path):
     assert compute_base_key("amd64") == compute_base_key("amd64") != compute_base_key("arm64")
 
 
-def test_the_real_repository_is_found_and_the_operator_image_leaves_out_localcluster():
+def test_the_real_repository_is_found_and_the_operator_image_ships_the_package_alone():
     assert REPO == ROOT and (REPO / "pyproject.toml").is_file()
     sources = [p.relative_to(REPO / "operator/kasset").as_posix() for p in list_operator_sources()]
     assert "handlers.py" in sources
-    assert not [s for s in sources if s.startswith("localcluster/") or "__pycache__" in s]
+    assert not [s for s in sources if "__pycache__" in s]
+    assert not (REPO / "operator/kasset/localcluster").exists()  # development tooling lives in tools/
     assert IMAGE_NAMES == ["pause", "step-python", "operator"]
 
 
@@ -203,19 +205,19 @@ def test_the_builder_imports_only_the_standard_library_and_its_own_package():
     code = (
         "import sys, importlib, pkgutil\n"
         "before = set(sys.modules)\n"
-        "import kasset.localcluster.images as p\n"
+        "import kasset_tools.images as p\n"
         "for m in pkgutil.iter_modules(p.__path__): importlib.import_module(p.__name__ + '.' + m.name)\n"
         "new = sorted(set(sys.modules) - before)\n"
         "print('\\n'.join(m for m in new if not (m.split('.')[0] in sys.stdlib_module_names or m.startswith('_')"
-        " or m in ('kasset', 'kasset.localcluster') or m.startswith('kasset.localcluster.images'))))\n"
+        " or m == 'kasset_tools' or m.startswith('kasset_tools.images'))))\n"
     )
     assert run_isolated(code) == ""
 
 
 def test_the_command_line_keeps_its_flags():
-    done = subprocess.run([sys.executable, "-m", "kasset.localcluster.images", "--help"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "kasset_tools.images", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for flag in ("--containerd-address", "--ctr", "--only", "--force", "--force-base", "--json"):
         assert flag in done.stdout
-    assert io.StringIO(done.stdout).readline().startswith("usage: python -m kasset.localcluster.images")
+    assert io.StringIO(done.stdout).readline().startswith("usage: python -m kasset_tools.images")

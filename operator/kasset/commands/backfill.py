@@ -19,7 +19,6 @@ import queue
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
@@ -160,13 +159,8 @@ def summarize(name: str, outcome: Outcome) -> str:
 # -- the command -------------------------------------------------------------------------------------------------
 
 def find_kubeconfig() -> str | None:
-    """$KUBECONFIG, else the local cluster's kubeconfig when it exists, else None (the client's defaults)."""
-    if os.environ.get("KUBECONFIG"):
-        return os.environ["KUBECONFIG"]
-    from kasset.localcluster.layout import default_cluster_dir
-
-    local = Path(default_cluster_dir()) / "kubeconfig"
-    return str(local) if local.exists() else None
+    """$KUBECONFIG, else None: the client's own defaults (~/.kube/config, then the in-cluster account)."""
+    return os.environ.get("KUBECONFIG") or None
 
 
 def context_namespace(kubeconfig: str | None) -> str:

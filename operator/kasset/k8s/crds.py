@@ -1,24 +1,30 @@
-"""Install Kasset's CRDs (the generated YAML in `crds/`) and wait until the API server serves them."""
+"""Install Kasset's CRDs and wait until the API server serves them.
+
+The CRDs are rendered in memory from the pydantic models (`kasset.api.crd.build_crd`), the same source as the
+checked-in `crds/` and the chart's copy, so an installed wheel installs exactly what it understands.
+"""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import yaml
 from kubernetes import client
 
+from kasset.api.crd import build_crd
+from kasset.api.kinds import KINDS
 from kasset.k8s.errors import from_api_exception
 
-CRDS_DIR = Path(__file__).resolve().parents[3] / "crds"
+
+def render_crds() -> list[dict]:
+    """Every Kasset CRD, built from the models."""
+    return [build_crd(info) for info in KINDS]
 
 
-def install_crds(api: client.ApiClient, directory: Path = CRDS_DIR, *, timeout: float = 60) -> list[str]:
-    """Create or update every CRD in `directory`; return their names once all are Established."""
+def install_crds(api: client.ApiClient, crds: list[dict] | None = None, *, timeout: float = 60) -> list[str]:
+    """Create or update every CRD (by default all of Kasset's); return their names once all are Established."""
     ext = client.ApiextensionsV1Api(api)
     names = []
-    for path in sorted(directory.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
+    for crd in crds if crds is not None else render_crds():
         name = crd["metadata"]["name"]
         names.append(name)
         try:
@@ -27,7 +33,7 @@ def install_crds(api: client.ApiClient, directory: Path = CRDS_DIR, *, timeout: 
             if exc.status != 409:
                 raise from_api_exception(exc, what=f"create CRD {name}") from None
             current = ext.read_custom_resource_definition(name)
-            crd["metadata"]["resourceVersion"] = current.metadata.resource_version
+            crd = {**crd, "metadata": {**crd["metadata"], "resourceVersion": current.metadata.resource_version}}
             ext.replace_custom_resource_definition(name, crd)
     deadline = time.monotonic() + timeout
     pending = set(names)

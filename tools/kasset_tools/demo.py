@@ -1,4 +1,4 @@
-"""`kasset demo`: the main job, end to end. Applies `manifests/examples/02-assets` (two assets, the second
+"""`make demo` (`python -m kasset_tools.demo`): the main job, end to end. Applies `manifests/examples/02-assets` (two assets, the second
 reading the first's output) in namespace `kasset-demo`, runs the operator until the Run finishes, and shows
 what users see: the Run's steps and the Assets' metadata and lineage, straight from `status`.
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kubernetes import client
 
+from kasset.cli import operator_argv, operator_env
 from kasset.k8s import Kube, NotFound, connect
 from kasset.k8s.crds import install_crds
 
@@ -30,8 +31,6 @@ def run_demo(*, timeout: float = 300) -> int:
     print(f"CRDs installed: {', '.join(install_crds(api))}")
     _fresh_namespace(client.CoreV1Api(api))
     subprocess.run([*kubectl, "apply", "-n", NAMESPACE, "-f", str(EXAMPLE)], check=True)
-    from kasset.cli import start_operator
-
     env = {"KASSET_STEP_NODE_SELECTOR": json.dumps(node_selector)} if node_selector else {}
     log_path = REPO / ".kasset" / "demo-operator.log"
     operator = start_operator(kubeconfig, log_path=log_path, namespace=NAMESPACE, env=env)
@@ -49,7 +48,7 @@ def _target() -> tuple[Path, list[str], dict[str, str]]:
     given = os.environ.get("KUBECONFIG")
     if given:
         return Path(given), ["kubectl", f"--kubeconfig={given}"], {}
-    from kasset.localcluster.cluster import Cluster
+    from kasset_tools.localcluster.cluster import Cluster
 
     cluster = Cluster()
     state = cluster.up()
@@ -115,3 +114,24 @@ def _show(kube: Kube, run: dict, kubectl: list[str]) -> None:
             print(f"  metadata.{key}: {value}")
         for entry in last.get("lineage") or []:
             print(f"  lineage: consumed {entry['asset']} dataVersion {entry['dataVersion']} from Run {entry['run']}")
+
+
+def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = None,
+                   env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.Popen:
+    """Start the operator as a child process and wait (bounded) until it logs that it is ready."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(operator_argv(), stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **operator_env(namespace), **(env or {}),
+                                     "KUBECONFIG": str(kubeconfig)})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if b"Kasset operator ready" in log_path.read_bytes():
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"the operator exited with {proc.returncode}; see {log_path}")
+        time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"the operator did not get ready within {timeout}s; see {log_path}")
+if __name__ == "__main__":
+    raise SystemExit(run_demo())

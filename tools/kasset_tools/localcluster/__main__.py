@@ -1,4 +1,4 @@
-"""`python -m kasset.localcluster up|down|status|kubeconfig|destroy` — the Makefile's cluster targets."""
+"""`python -m kasset_tools.localcluster up|down|status|kubeconfig|destroy` — the Makefile's cluster targets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .layout import MissingBinary
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kasset.localcluster", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m kasset_tools.localcluster", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "kubeconfig", "destroy"])
     parser.add_argument("--dir", help="cluster folder (default: $KASSET_CLUSTER_DIR or .kasset/cluster)")
     parser.add_argument("--no-real-node", action="store_true", help="start kwok nodes only")

@@ -91,7 +91,7 @@ def write_dist_info(site: Path, files: list[Path], *, version: str, deps: list[s
 
 
 def install_operator(rootfs: Path, deps_dir: Path, *, version: str, deps: list[str]) -> None:
-    """The deps, `operator/kasset` minus `localcluster`, its dist-info and the `kasset` script; compiled."""
+    """The deps, `operator/kasset`, its dist-info and the `kasset` script; compiled."""
     site = rootfs / SITE
     copy_tree(deps_dir / "site", site)
     copy_tree(deps_dir / "bin", rootfs / "usr/local/bin")

@@ -1,6 +1,6 @@
 """Kasset's container images, built from Debian packages without Docker or a registry (see images/README.md).
 
-`python -m kasset.localcluster.images` (the Makefile's `images` target, and the real node at cluster start)
+`python -m kasset_tools.images` (the Makefile's `images` target, and the real node at cluster start)
 builds `kasset/pause`, `kasset/step-python` and `kasset/operator` as `docker save`-layout tars, cached under
 `${KASSET_CACHE:-~/.cache/kasset}/images/`, and with `--containerd-address` imports them into containerd.
 
@@ -17,6 +17,7 @@ Modules, each building on the ones above it:
 - `containerd` import into containerd's `k8s.io` namespace with `ctr`, skipping what is already there
 - `__main__`   the command line
 
-Standard library only, and nothing from the rest of `kasset`: it runs before the operator's dependencies matter,
-and (as part of `kasset.localcluster`) it is left out of the operator image. Needs root for the Debian images.
+Standard library only, and nothing from `kasset`: it runs before the operator's dependencies matter. It is
+development tooling (the `kasset-tools` distribution in `tools/`), never part of an image. Needs root for the
+Debian images.
 """

@@ -2,7 +2,7 @@
 
 Step pods scheduled here really run, so `kubectl logs`, termination messages and Pod Security admission
 behave as on kind or a cloud cluster. Nothing can be pulled on these machines: the images come from
-`python -m kasset.localcluster.images`, imported into containerd's `k8s.io` namespace, and pods use
+`python -m kasset_tools.images`, imported into containerd's `k8s.io` namespace, and pods use
 `imagePullPolicy: Never`.
 """
 
@@ -187,7 +187,7 @@ def import_images(socket: Path, *, log=print) -> None:
     """Build (cached) and import the images pods need here: pause (every pod sandbox) and step-python.
     The operator image (for running it in-cluster) is `make images`' business, not every cluster start's."""
     log("importing images into containerd (built from Debian packages, cached)")
-    subprocess.run([sys.executable, "-m", "kasset.localcluster.images", "--containerd-address", str(socket),
+    subprocess.run([sys.executable, "-m", "kasset_tools.images", "--containerd-address", str(socket),
                     "--only", "pause", "--only", "step-python"], check=True,
                    stdout=subprocess.DEVNULL if os.environ.get("KASSET_QUIET") else None)
 

@@ -1,7 +1,7 @@
 """The inputs of each image and their hash, which names the image's tar in the cache.
 
 Does: list the repository files each image copies (`kasset.sdk` for step-python; `pyproject.toml` and
-`operator/kasset/**` minus `localcluster` for the operator), collect every input (this package's own sources, the
+`operator/kasset/**` for the operator), collect every input (this package's own sources, the
 image reference, the architecture, the base key, the busybox binary, the copied files) into an `ImageInputs`, and
 hash them. Same inputs, same hash: an existing tar is reused; any change, a new tar.
 Does not: read the cache, build or copy anything (`assemble` copies the same files this module lists).
@@ -19,9 +19,6 @@ from .host import list_source_files, log
 from .recipe import IMAGE_NAMES, REPO
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Not shipped in the operator image: the local-cluster harness (tests/demo only, and it changes often); this
-# package is part of it.
-OPERATOR_SKIP = {"localcluster"}
 
 
 def list_sdk_sources(repo: Path = REPO) -> list[Path]:
@@ -30,9 +27,8 @@ def list_sdk_sources(repo: Path = REPO) -> list[Path]:
 
 
 def is_left_out_of_operator(path: Path, repo: Path = REPO) -> bool:
-    """True for caches and for the `kasset.localcluster` subtree, which the operator image does not ship."""
-    rel = path.relative_to(repo / "operator/kasset").parts
-    return path.name == "__pycache__" or path.suffix == ".pyc" or (len(rel) > 0 and rel[0] in OPERATOR_SKIP)
+    """True for byte-code caches: the package itself ships whole (development tooling lives in `tools/`)."""
+    return path.name == "__pycache__" or path.suffix == ".pyc" or "__pycache__" in path.relative_to(repo).parts
 
 
 def list_operator_sources(repo: Path = REPO) -> list[Path]:

@@ -14,8 +14,8 @@ import json
 import tomllib
 from pathlib import Path
 
-# operator/kasset/localcluster/images/recipe.py -> the repository root (pyproject.toml, operator/kasset).
-REPO = Path(__file__).resolve().parents[4]
+# tools/kasset_tools/images/recipe.py -> the repository root (pyproject.toml, operator/kasset).
+REPO = Path(__file__).resolve().parents[3]
 
 IMAGE_NAMES = ["pause", "step-python", "operator"]  # build order, and the choices of --only
 SUITE = "bookworm"
@@ -37,7 +37,7 @@ PYTHON_ENV = [ENV_PATH, "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBY
 OPERATOR_ENTRYPOINT = ["/usr/local/bin/kopf"]
 OPERATOR_CMD = ["run", "--standalone", "-m", "kasset.handlers", "--all-namespaces"]
 SOURCE_URL = "https://github.com/kasset/kasset"
-BUILDER = "kasset.localcluster.images"  # named in each image's history
+BUILDER = "kasset_tools.images"  # named in each image's history
 
 
 def read_project(repo: Path = REPO) -> dict:

@@ -35,7 +35,7 @@ from .rootfs import name_base
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; defaults come from $CONTAINERD_ADDRESS and $KASSET_CTR."""
-    ap = argparse.ArgumentParser(prog="python -m kasset.localcluster.images", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m kasset_tools.images", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--containerd-address", default=os.environ.get("CONTAINERD_ADDRESS"),
                     help="containerd socket; when given, import the images into namespace k8s.io "
