@@ -185,3 +185,17 @@ def test_storage_templates_are_checked_by_a_cel_rule_on_the_field(kind):
     (rule,) = rules_at(kind, ".spec.storage")
     assert rule["rule"] == "self.matches('" + STORAGE_TEMPLATE_PATTERN.replace("\\", "\\\\") + "')"
     assert "{namespace}" in rule["message"] and "format specs" in rule["message"]
+
+
+def test_asset_freshness_takes_a_bounded_maximum_lag_in_seconds():
+    from pydantic import ValidationError
+
+    from kasset.api import AssetSpec
+
+    fresh = schema_of("Asset")["properties"]["spec"]["properties"]["freshness"]
+    assert fresh["required"] == ["maximumLagSeconds"]
+    assert fresh["properties"]["maximumLagSeconds"]["minimum"] == 1
+    spec = AssetSpec.model_validate({"container": {"image": "i"}, "freshness": {"maximumLagSeconds": 3600}})
+    assert spec.freshness.maximum_lag_seconds == 3600
+    with pytest.raises(ValidationError, match="maximumLagSeconds"):
+        AssetSpec.model_validate({"container": {"image": "i"}, "freshness": {"maximumLagSeconds": 0}})

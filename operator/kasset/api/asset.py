@@ -52,6 +52,18 @@ class AssetDependency(KassetModel):
     )
 
 
+class FreshnessPolicy(KassetModel):
+    """How old the asset may get before it counts as late (DESIGN §2 `freshness`)."""
+
+    maximum_lag_seconds: int = Field(
+        description="Longest time since the last materialization before the asset is late, in seconds. The "
+        "operator exports it as `kasset_asset_freshness_maximum_lag_seconds`; the chart's KassetAssetLate alert "
+        "compares it with the age of the last materialization, so lateness is judged on Prometheus's clock.",
+        ge=1,
+        le=366 * 24 * 3600,
+    )
+
+
 class AssetSpec(KassetModel):
     """How to make the asset."""
 
@@ -104,6 +116,9 @@ class AssetSpec(KassetModel):
         description="Pod volumes (hostPath, persistentVolumeClaim...) for the container's volumeMounts.",
         max_length=MAX_VOLUMES,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    freshness: FreshnessPolicy | None = Field(
+        default=None, description="When the asset counts as late; never when omitted."
     )
     checks: list[AssetCheck] = Field(
         default_factory=list,
