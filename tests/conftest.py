@@ -8,6 +8,7 @@ destroyed at the end. Unit tests never ask for it, so `pytest tests/unit` needs 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -80,14 +81,22 @@ def no_operator_tracebacks(request: pytest.FixtureRequest):
         assert not new, "the operator logged tracebacks during this test:\n" + "\n\n".join(new)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def kwok_operator(cluster: ClusterInfo, crds, tmp_path_factory):
     """The operator for the integration tier: watches `it-*` namespaces, step pods on kwok nodes. Missing
     references fail a Run after 3 s instead of 60 (the tests create objects in order); 3 finished Runs without
-    a Job are kept per namespace (no test of this tier reads an older one)."""
+    a Job are kept per namespace (no test of this tier reads an older one). Its metrics port is
+    `kwok_operator.env["KASSET_METRICS_PORT"]`, on 127.0.0.1."""
     yield from _operator(cluster, tmp_path_factory, pattern="it-*", node_kind="kwok",
                          env={"KASSET_MISSING_REFERENCE_GRACE_SECONDS": str(MISSING_REFERENCE_GRACE_SECONDS),
-                              "KASSET_SUCCESSFUL_RUNS_HISTORY_LIMIT": "3"})
+                              "KASSET_SUCCESSFUL_RUNS_HISTORY_LIMIT": "3",
+                              "KASSET_METRICS_PORT": str(free_port()), "KASSET_METRICS_BIND_ADDRESS": "127.0.0.1"})
 
 
 @pytest.fixture(scope="session")

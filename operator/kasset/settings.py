@@ -17,7 +17,12 @@ class Settings(BaseSettings):
         "namespace created later is served from its first event (no per-namespace discovery).",
     )
     metrics_port: int = Field(
-        default=9090, description="Port of the Prometheus /metrics endpoint; 0 disables it."
+        default=8080, ge=0, le=65535,
+        description="Port serving /metrics, /healthz and /readyz; 0 disables it. 8080, not Prometheus's own "
+        "9090, so a Prometheus on the same host does not collide with it.",
+    )
+    metrics_bind_address: str = Field(
+        default="0.0.0.0", description="Address the metrics port binds (0.0.0.0: every interface, as in a pod)."
     )
     annotation_prefix: str = Field(
         default="kopf.kasset.dev",

@@ -8,6 +8,7 @@ that already exists returns `created=False`: deterministic names make "already e
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 import json
 import logging
 from typing import Any
@@ -36,9 +37,12 @@ def connect(kubeconfig: str | None = None, *, qps_pool: int = 32) -> client.ApiC
 
 
 class Kube:
-    def __init__(self, api: client.ApiClient, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
+    def __init__(self, api: client.ApiClient, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 on_request: Callable[[str, int | str], None] | None = None):
         self.api = api
         self.timeout = timeout
+        #: Told (verb, HTTP status or "error") after every request: the metrics count them.
+        self.on_request = on_request or (lambda verb, code: None)
         self.custom = client.CustomObjectsApi(api)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
@@ -46,14 +50,18 @@ class Kube:
     # -- plumbing --------------------------------------------------------------------------------------
 
     def _call(self, what: str, fn, *args, **kwargs) -> Any:
+        verb = what.split()[0]  # every `what` starts with its verb: "create job run-1-a"
         try:
             response = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
         except client.ApiException as exc:
+            self.on_request(verb, exc.status or "error")
             raise from_api_exception(exc, what=what) from None
         except Exception as exc:  # urllib3 timeouts and connection errors: temporary by definition
             if type(exc).__module__.startswith(("urllib3", "socket", "ssl")) or isinstance(exc, OSError):
+                self.on_request(verb, "error")
                 raise ApiError(f"{what}: {type(exc).__name__}: {exc}") from None
             raise
+        self.on_request(verb, response.status)
         return json.loads(response.data or b"null")
 
     # -- Kasset's custom objects -----------------------------------------------------------------------

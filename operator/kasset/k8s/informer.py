@@ -55,8 +55,10 @@ class Resource:
 
 class Informer:
     def __init__(self, api: client.ApiClient, resource: Resource, on_event: EventHandler, *,
-                 namespace: str | None = None, label_selector: str | None = None):
+                 namespace: str | None = None, label_selector: str | None = None,
+                 on_request: Callable[[str, int | str], None] | None = None):
         self.api = api
+        self.on_request = on_request or (lambda verb, code: None)  # (verb, HTTP status or "error"): metrics
         self.resource = resource
         self.on_event = on_event
         self.namespace = namespace
@@ -114,11 +116,17 @@ class Informer:
     def _request(self, query: dict[str, Any], *, timeout: Any) -> Any:
         if self.label_selector:
             query["label_selector"] = self.label_selector
+        verb = "watch" if query.get("watch") else "list"
         try:
             response = self._lister(_preload_content=False, _request_timeout=timeout, **query)
         except client.ApiException as exc:
+            self.on_request(verb, exc.status or "error")
             raise from_api_exception(exc, what=f"list {self.resource.plural}") from None
+        except Exception:
+            self.on_request(verb, "error")
+            raise
         status = getattr(response, "status", 200)
+        self.on_request(verb, status)
         if not 200 <= status <= 299:
             message = (response.data or b"")[:500].decode(errors="replace")
             raise (Gone if status == 410 else ApiError)(f"list {self.resource.plural}: {status} {message}",

@@ -28,6 +28,7 @@ from kasset.planning.run import is_run_finished
 from kasset.reconcilers.observe import observe_job
 from kasset.reconcilers.partitions import register_dynamic_keys, write_partition_records
 from kasset.reconcilers.requests import request_runs
+from kasset.reconcilers.runmetrics import observe_run_transitions
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_status
 from kasset.runtime.cache import Invalid, NamespaceCache
@@ -63,6 +64,7 @@ def reconcile_run(rt: Runtime, namespace: str, name: str) -> float | None:
             continue
         if written:
             _announce(rt, ns, run, plan)
+            observe_run_transitions(rt.metrics, run, run.status, plan.status)
         return plan.requeue_after
     return rt.plan_settings.requeue_seconds
 

@@ -1,5 +1,5 @@
 """What every reconciler needs: the API facade, the watch-fed cache, the work queue (to enqueue what a change
-affects), the settings turned into planner/builder settings, and a clock.
+affects), the metrics, the settings turned into planner/builder settings, and a clock.
 
 Does not: run anything (see `kasset.runtime.controller`).
 """
@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kasset.builders.stepjob import BuildSettings
 from kasset.k8s import Kube
+from kasset.metrics import Metrics
 from kasset.planning import PlanSettings
 from kasset.runtime.cache import Cache
 from kasset.runtime.workqueue import WorkQueue
@@ -32,6 +33,7 @@ class Runtime:
     cache: Cache = field(default_factory=Cache)
     queue: WorkQueue = field(default_factory=WorkQueue)
     settings: Settings = field(default_factory=Settings)
+    metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = utcnow
 
     @property

@@ -23,11 +23,13 @@ import time
 from kasset.api.base import GROUP, VERSION
 from kasset.api.contract import LABEL_MANAGED_BY, MANAGED_BY
 from kasset.k8s import ApiError, Informer, Kube, Resource, connect
+from kasset.metrics import Metrics
 from kasset.planning.backfill import backfill_of
 from kasset.planning.run import is_run_finished
 from kasset.reconcilers import reconcile_asset, reconcile_backfill, reconcile_job, reconcile_run
 from kasset.reconcilers.runtime import Runtime
 from kasset.runtime.cache import Cache, slim
+from kasset.runtime.server import OperatorServer
 from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
@@ -55,8 +57,10 @@ class NamespaceScope:
 class Controller:
     def __init__(self, settings: Settings, *, kube: Kube | None = None):
         self.settings = settings
-        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8))
-        self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings)
+        self.ready = threading.Event()
+        self.metrics = Metrics()
+        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8), on_request=self.metrics.observe_request)
+        self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings, metrics=self.metrics)
         self.scope = NamespaceScope(settings.namespaces)
         watch_ns = self.scope.single
         api = self.kube.api
@@ -69,15 +73,22 @@ class Controller:
             Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, namespace=watch_ns),
             Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, namespace=watch_ns),
         ]
+        for informer in self.informers:
+            informer.on_request = self.metrics.observe_request
+        self.metrics.watch_cache(assets=self._cached_assets, queued=self.rt.queue.queued)
+        self.server = None if not settings.metrics_port else OperatorServer(
+            registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
+            host=settings.metrics_bind_address)
         self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
                          for i in range(settings.workers)]
         self._stopping = threading.Event()
         self._safety_net = threading.Thread(target=self._resync_unfinished_runs, name="safety-net", daemon=True)
-        self.ready = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.server is not None:
+            self.server.start()  # /healthz answers while the caches fill
         for informer in self.informers:
             informer.start()
         deadline = time.monotonic() + self.settings.sync_timeout_seconds
@@ -89,9 +100,13 @@ class Controller:
             worker.start()
         self._safety_net.start()
         self.ready.set()
+        self.metrics.ready.set(1)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.ready.clear()
+        self.metrics.ready.set(0)
+        if self.server is not None:
+            self.server.stop()
         self._stopping.set()
         self.rt.queue.shutdown()
         for informer in self.informers:
@@ -206,12 +221,16 @@ class Controller:
         while (item := queue.get()) is not None:
             key, _waited = item
             kind, namespace, name = key
+            self.metrics.queue_wait.labels(kind).observe(_waited)
+            started = time.monotonic()
             try:
                 delay = RECONCILERS[kind](self.rt, namespace, name)
             except ApiError as exc:
+                self.metrics.reconcile_errors.labels(kind).inc()
                 log.warning("Reconcile of %s %s/%s failed, retrying in %.2fs: %s", kind, namespace, name,
                             queue.add_rate_limited(key), exc)
             except Exception:
+                self.metrics.reconcile_errors.labels(kind).inc()
                 log.exception("Reconcile of %s %s/%s failed unexpectedly", kind, namespace, name)
                 queue.add_rate_limited(key)
             else:
@@ -219,7 +238,14 @@ class Controller:
                 if delay:
                     queue.add_after(key, delay)
             finally:
+                self.metrics.reconcile_duration.labels(kind).observe(time.monotonic() - started)
                 queue.done(key)
+
+    def _cached_assets(self):
+        """(namespace, Asset) of every valid cached Asset, for the metrics collector at scrape time."""
+        for ns in self.rt.cache.namespaces():
+            for asset in list(ns.assets.valid.values()):
+                yield ns.name, asset
 
     def _resync_unfinished_runs(self) -> None:
         while not self._stopping.wait(self.settings.safety_timer_seconds):

@@ -116,6 +116,11 @@ class WorkQueue:
         with self._cond:
             return key in self._dirty
 
+    def queued(self) -> list[Hashable]:
+        """The keys waiting for a worker now (not those waiting on a timer): the metrics' queue depth."""
+        with self._cond:
+            return list(self._queue)
+
     def __len__(self) -> int:
         with self._cond:
             return len(self._queue)

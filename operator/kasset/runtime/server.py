@@ -1,0 +1,62 @@
+"""The operator's one HTTP port: `/metrics` (Prometheus text format), `/healthz` (the process serves) and
+`/readyz` (200 only while the caches are synced and the watches run; a leader-election standby is ready too).
+
+A standard-library `ThreadingHTTPServer` in a daemon thread: a scrape never waits for a reconcile, and `stop()`
+closes the socket at once. Routes are a table, so later endpoints (webhooks) join the same port.
+
+Does not: define metrics (`kasset.metrics`) or decide readiness (the controller sets the event it reads).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = logging.getLogger("kasset.server")
+Route = Callable[[], tuple[int, str, bytes]]
+
+
+class OperatorServer:
+    def __init__(self, *, registry: CollectorRegistry, ready: threading.Event, port: int, host: str = "0.0.0.0"):
+        self.routes: dict[str, Route] = {
+            "/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(registry)),
+            "/healthz": lambda: (200, "text/plain; charset=utf-8", b"ok\n"),
+            "/readyz": lambda: ((200, "text/plain; charset=utf-8", b"ready\n") if ready.is_set()
+                                else (503, "text/plain; charset=utf-8", b"caches not synced\n")),
+        }
+        self._httpd = ThreadingHTTPServer((host, port), _handler(self.routes))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("Serving /metrics, /healthz and /readyz on port %d", self.port)
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def _handler(routes: dict[str, Route]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            route = routes.get(self.path.split("?", 1)[0])
+            code, content_type, body = route() if route else (404, "text/plain; charset=utf-8", b"not found\n")
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args) -> None:  # scrapes and probes are not news
+            pass
+
+    return Handler
