@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned Kubernetes binaries (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
-# kubectl) from upstream sources through the Go module proxy, plus kwok and helm, into a cache folder keyed
+# kubectl, kube-proxy) from upstream sources through the Go module proxy, plus kwok and helm, into a cache folder keyed
 # by version. A second call with the same versions does nothing. Nothing built here is ever committed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,6 +58,23 @@ build_tool() {
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
+# kube-proxy came later than the others: built on its own into the same folder, so an existing cache is kept.
+build_kube_proxy() {
+  [ -x "$k8s_bin/kube-proxy" ] && { echo "kube-proxy $K8S_VERSION: cached in $k8s_bin"; return; }
+  local src="$cache/src/k8s-$K8S_VERSION" minor=${K8S_VERSION#v1.} date=2026-01-01T00:00:00Z v ld=""
+  minor=${minor%%.*}
+  for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor"
+    ld+=" -X $v.gitTreeState=clean -X $v.buildDate=$date"
+  done
+  echo "kube-proxy $K8S_VERSION: building"
+  (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-proxy@$K8S_VERSION" >/dev/null 2>&1 || true)
+  (cd "$src" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "-s -w$ld" -o "$k8s_bin/kube-proxy.tmp" \
+    k8s.io/kubernetes/cmd/kube-proxy)
+  mv "$k8s_bin/kube-proxy.tmp" "$k8s_bin/kube-proxy"
+}
+
 build_k8s
+build_kube_proxy
 build_tool kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
 build_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"

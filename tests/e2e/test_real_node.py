@@ -75,3 +75,48 @@ def test_restricted_namespace_rejects_a_privileged_pod(cluster, real_node, restr
         cluster.core.create_namespaced_pod(restricted_namespace, pod)
     assert err.value.status == 403
     assert "violates PodSecurity" in err.value.body and "privileged" in err.value.body
+
+
+API_SCRIPT = """
+import json, os, ssl, urllib.request
+sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+tls = ssl.create_default_context(cafile=sa + "ca.crt")
+url = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ['KUBERNETES_SERVICE_PORT']}/version"
+request = urllib.request.Request(url, headers={"Authorization": "Bearer " + open(sa + "token").read()})
+print(json.load(urllib.request.urlopen(request, context=tls, timeout=10))["gitVersion"], flush=True)
+"""
+
+SERVICE_CLIENT_SCRIPT = """
+import os, urllib.request
+url = f"http://{os.environ['ECHO_SERVICE_HOST']}:{os.environ['ECHO_SERVICE_PORT']}/"
+print(urllib.request.urlopen(url, timeout=10).read().decode()[:200], flush=True)
+"""
+
+
+def test_a_pod_reaches_the_api_server_through_the_kubernetes_service_verifying_tls(cluster, real_node, namespace):
+    """kube-proxy routes 10.0.0.1:443 to the API server: what the operator needs to run in a pod."""
+    job = real_job("api", API_SCRIPT)
+    job["spec"]["template"]["spec"]["automountServiceAccountToken"] = True
+    cluster.batch.create_namespaced_job(namespace, job)
+    finished(cluster, namespace, "api", "Complete")
+    pod = only_pod(cluster, namespace, "api")
+    assert cluster.kubectl("-n", namespace, "logs", pod.metadata.name).stdout.startswith("v1.")
+
+
+def test_a_pod_reaches_another_pod_through_a_clusterip_service(cluster, real_node, namespace):
+    server = real_job("echo", "import http.server, os; os.chdir('/etc'); "
+                              "http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, port=8000)")
+    server["spec"]["template"]["metadata"] = {"labels": {"app": "echo"}}
+    server["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "tcpSocket": {"port": 8000}, "periodSeconds": 1}  # Ready (an endpoint) once it listens
+    cluster.batch.create_namespaced_job(namespace, server)
+    cluster.core.create_namespaced_service(namespace, {
+        "metadata": {"name": "echo"},
+        "spec": {"selector": {"app": "echo"}, "ports": [{"port": 80, "targetPort": 8000}]}})
+    watch_until(cluster.core.list_namespaced_pod, lambda p: any(
+        c.type == "Ready" and c.status == "True" for c in (p.status.conditions or [])), timeout=60,
+        what="the echo pod Ready", namespace=namespace, label_selector="app=echo")
+    cluster.batch.create_namespaced_job(namespace, real_job("client", SERVICE_CLIENT_SCRIPT))
+    finished(cluster, namespace, "client", "Complete")
+    logs = cluster.kubectl("-n", namespace, "logs", "job/client").stdout
+    assert "Directory listing" in logs, logs

@@ -16,10 +16,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import control_plane, kubeconfig, nodes, pki, procs, storage
+from . import control_plane, kubeconfig, nodes, pki, procs, proxy, storage
 from .layout import Binaries, binaries, default_cluster_dir
 
-DAEMONS = ["kubelet", "containerd", "kwok", "kube-scheduler", "kube-controller-manager",
+DAEMONS = ["kube-proxy", "kubelet", "containerd", "kwok", "kube-scheduler", "kube-controller-manager",
            "kube-apiserver", "etcd"]  # stop order; start order is the reverse
 KWOK_NODES = 2
 
@@ -98,7 +98,8 @@ class Cluster:
             user: kubeconfig.write(self.dir / f"{stem}.kubeconfig", server=ep.server, ca=certs["ca"].cert,
                                    cert=certs[stem].cert, key=certs[stem].key, user=user)
             for stem, user in [("controller-manager", "kube-controller-manager"),
-                               ("scheduler", "kube-scheduler"), ("kubelet", f"system:node:{node_name}")]
+                               ("scheduler", "kube-scheduler"), ("kubelet", f"system:node:{node_name}"),
+                               ("kube-proxy", "system:kube-proxy")]
         }
         kubeconfig.write(self.kubeconfig, server=ep.server, ca=certs["ca"].cert, cert=certs["admin"].cert,
                          key=certs["admin"].key, user="kasset-admin")
@@ -138,6 +139,8 @@ class Cluster:
         for name in DAEMONS:
             if procs.stop(name, self.run_dir):
                 log(f"stopped {name}")
+                if name == "kube-proxy":
+                    proxy.cleanup(self.bins)
         from . import realnode
 
         realnode.cleanup(self.dir)

@@ -1,6 +1,7 @@
 """The control plane of a local cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
 
-Each is started as a process bound to 127.0.0.1 on free ports with the flags a kubeadm cluster would
+Each is started as a process on free ports of 127.0.0.1 (kube-apiserver on every address, so pods on the real
+node reach it through the `kubernetes` Service; it authenticates every request) with the flags a kubeadm cluster would
 have where it matters to us (RBAC and Node authorization, service-account tokens, the real Job controller
 and garbage collector). Waits on each one's health endpoint with a bounded poll.
 """
@@ -64,7 +65,7 @@ def start_apiserver(bins: Binaries, ep: Endpoints, *, pki: Path, node_ip: str, r
     argv = [
         str(bins.k8s_tool("kube-apiserver")),
         f"--etcd-servers=http://127.0.0.1:{ep.etcd}",
-        "--bind-address=127.0.0.1", f"--secure-port={ep.apiserver}", f"--advertise-address={node_ip}",
+        "--bind-address=0.0.0.0", f"--secure-port={ep.apiserver}", f"--advertise-address={node_ip}",
         "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
         "--allow-privileged=true", "--profiling=false",
         f"--client-ca-file={pki / 'ca.crt'}",

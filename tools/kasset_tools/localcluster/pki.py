@@ -24,6 +24,7 @@ CLIENTS = {
     "controller-manager": ("system:kube-controller-manager", None),
     "scheduler": ("system:kube-scheduler", None),
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
+    "kube-proxy": ("system:kube-proxy", None),  # bound to system:node-proxier by the default RBAC
 }
 
 

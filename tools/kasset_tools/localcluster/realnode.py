@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from . import procs
+from . import procs, proxy
 from .layout import Binaries
 
 NODE_KIND_LABEL = "kasset.dev/node-kind"
@@ -106,12 +106,13 @@ state = "{p['containerd']}/state"
 
 
 def cni_config(p: dict[str, Path]) -> dict:
-    # No gateway and no routes: step pods need no network to run, and none of their traffic can leave.
+    # The bridge is the pods' gateway: they reach the host (the API server, servers the tests start) and,
+    # through kube-proxy's rules, Services; traffic leaving the node is masqueraded.
     return {
         "cniVersion": "1.0.0",
         "name": "kasset",
         "plugins": [
-            {"type": "bridge", "bridge": BRIDGE, "isGateway": False, "ipMasq": False,
+            {"type": "bridge", "bridge": BRIDGE, "isGateway": True, "isDefaultGateway": True, "ipMasq": True,
              "ipam": {"type": "host-local", "dataDir": str(p["cni_data"]),
                       "ranges": [[{"subnet": POD_SUBNET}]]}},
             {"type": "loopback"},
@@ -181,14 +182,18 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
     pid = procs.start("kubelet", argv, run_dir=cluster.run_dir, env=env)
     procs.wait_until(lambda: procs.url_ok(f"http://127.0.0.1:{healthz}/healthz"), name="kubelet", pid=pid,
                      log=cluster.run_dir / "kubelet.log", timeout=60)
+    if proxy.available(bins):
+        log("starting kube-proxy (Services on the real node)")
+        proxy.start(bins, cluster_dir=cluster.dir, run_dir=cluster.run_dir, node_name=node_name,
+                    kubeconfig=cluster.dir / "kube-proxy.kubeconfig", cluster_cidr=POD_SUBNET)
 
 
 def import_images(socket: Path, *, log=print) -> None:
-    """Build (cached) and import the images pods need here: pause (every pod sandbox) and step-python.
-    The operator image (for running it in-cluster) is `make images`' business, not every cluster start's."""
+    """Build (cached) and import the images pods need here: pause (every pod sandbox), step-python, and the
+    operator (the Helm chart runs it in-cluster)."""
     log("importing images into containerd (built from Debian packages, cached)")
     subprocess.run([sys.executable, "-m", "kasset_tools.images", "--containerd-address", str(socket),
-                    "--only", "pause", "--only", "step-python"], check=True,
+                    "--only", "pause", "--only", "step-python", "--only", "operator"], check=True,
                    stdout=subprocess.DEVNULL if os.environ.get("KASSET_QUIET") else None)
 
 
