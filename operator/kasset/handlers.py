@@ -28,6 +28,7 @@ READY = "Kasset operator ready"
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> None:
     settings.posting.level = logging.WARNING
+    settings.scanning.disabled = True  # kopf serves no resource: no CRD or namespace watch (and no RBAC for it)
     controller = Controller(Settings())
     memo.controller = controller
     await asyncio.get_running_loop().run_in_executor(None, controller.start)
