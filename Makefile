@@ -72,8 +72,9 @@ test-unit: venv ## Run the unit tests only (no cluster)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: crds
-crds: venv ## Generate crds/ and docs/crd-reference.md from the pydantic models
+crds: venv ## Generate crds/, the chart's copy and docs/crd-reference.md from the pydantic models
 	$(PY) -m kasset.api.crd --out crds/ --docs docs/crd-reference.md
+	rm -f charts/kasset/crds/*.yaml && cp crds/*.yaml charts/kasset/crds/
 
 .PHONY: demo
 demo: venv $(if $(KUBECONFIG),,tools) ## Run the main job on the local cluster (or the cluster in $KUBECONFIG)

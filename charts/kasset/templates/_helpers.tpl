@@ -1,0 +1,62 @@
+{{/* The release's full name: the prefix of every object. */}}
+{{- define "kasset.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kasset.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{- define "kasset.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{ include "kasset.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "kasset.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "kasset.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kasset.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The Lease the replicas elect their leader on (created by the chart, so `helm uninstall` removes it). */}}
+{{- define "kasset.leaseName" -}}
+{{- printf "%s-leader" (include "kasset.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* What the operator may do with the resources it serves (namespace-scoped rules). */}}
+{{- define "kasset.operatorRules" -}}
+- apiGroups: [kasset.dev]
+  resources: [assets, jobs, runs, backfills, partitionslices]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [kasset.dev]
+  resources: [assets/status, jobs/status, runs/status, backfills/status, partitionslices/status]
+  verbs: [get, update, patch]
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
