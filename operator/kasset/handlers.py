@@ -33,8 +33,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> None:
     memo.controller = controller
     await asyncio.get_running_loop().run_in_executor(None, controller.start)
     gc.freeze()  # the cache built by the first lists is long-lived: keep it out of every later collection
-    log.info("%s: watching %s with %d workers", READY, ", ".join(controller.scope.patterns) or "all namespaces",
-             controller.settings.workers)
+    log.info("%s: watching %s with %d workers (%s)", READY, ", ".join(controller.scope.patterns) or "all namespaces",
+             controller.settings.workers, controller.role)
 
 
 @kopf.on.cleanup()

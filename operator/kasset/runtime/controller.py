@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
+import socket
 import threading
 import time
 
 from kasset.api.base import GROUP, VERSION
 from kasset.api.contract import LABEL_MANAGED_BY, MANAGED_BY
 from kasset.k8s import ApiError, Informer, Kube, Resource, connect
+from kasset.k8s.lease import Leases
 from kasset.metrics import Metrics
 from kasset.planning.backfill import backfill_of
 from kasset.planning.run import is_run_finished
 from kasset.reconcilers import reconcile_asset, reconcile_backfill, reconcile_job, reconcile_run
 from kasset.reconcilers.runtime import Runtime
 from kasset.runtime.cache import Cache, slim
+from kasset.runtime.leader import LeaderElector
 from kasset.runtime.server import OperatorServer
 from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
@@ -44,11 +48,12 @@ class NamespaceScope:
         self.patterns = list(patterns)
 
     @property
-    def single(self) -> str | None:
-        """The one namespace to watch alone, when the scope is one plain name."""
-        if len(self.patterns) == 1 and not any(ch in self.patterns[0] for ch in "*?["):
-            return self.patterns[0]
-        return None
+    def watched(self) -> list[str | None]:
+        """What each set of informers watches: every plain name alone (namespaced RBAC allows no more), or the
+        whole cluster (None) when the scope is empty or has a pattern, filtered by `allows`."""
+        if self.patterns and not any(ch in p for p in self.patterns for ch in "*?["):
+            return list(dict.fromkeys(self.patterns))
+        return [None]
 
     def allows(self, namespace: str) -> bool:
         return not self.patterns or any(fnmatch.fnmatchcase(namespace, p) for p in self.patterns)
@@ -62,9 +67,25 @@ class Controller:
         self.kube = kube or Kube(connect(qps_pool=settings.workers + 8), on_request=self.metrics.observe_request)
         self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings, metrics=self.metrics)
         self.scope = NamespaceScope(settings.namespaces)
-        watch_ns = self.scope.single
+        self.informers = [informer for watch_ns in self.scope.watched for informer in self._informers(watch_ns)]
+        for informer in self.informers:
+            informer.on_request = self.metrics.observe_request
+        self.metrics.watch_cache(assets=self._cached_assets, queued=self.rt.queue.queued)
+        self.server = None if not settings.metrics_port else OperatorServer(
+            registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
+            host=settings.metrics_bind_address)
+        self.elector = None if not settings.leader_elect else LeaderElector(
+            Leases(self.kube), namespace=settings.leader_election_namespace or os.environ.get("POD_NAMESPACE", "default"),
+            name=settings.leader_election_id, identity=os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
+            on_started=self._lead, on_stopped=self._lost_lead)
+        self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
+                         for i in range(settings.workers)]
+        self._stopping = threading.Event()
+        self._safety_net = threading.Thread(target=self._resync_unfinished_runs, name="safety-net", daemon=True)
+
+    def _informers(self, watch_ns: str | None) -> list[Informer]:
         api = self.kube.api
-        self.informers = [
+        return [
             Informer(api, Resource(GROUP, VERSION, "assets"), self._on_asset, namespace=watch_ns),
             Informer(api, Resource(GROUP, VERSION, "jobs"), self._on_job, namespace=watch_ns),
             Informer(api, Resource(GROUP, VERSION, "runs"), self._on_run, namespace=watch_ns),
@@ -73,16 +94,6 @@ class Controller:
             Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, namespace=watch_ns),
             Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, namespace=watch_ns),
         ]
-        for informer in self.informers:
-            informer.on_request = self.metrics.observe_request
-        self.metrics.watch_cache(assets=self._cached_assets, queued=self.rt.queue.queued)
-        self.server = None if not settings.metrics_port else OperatorServer(
-            registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
-            host=settings.metrics_bind_address)
-        self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
-                         for i in range(settings.workers)]
-        self._stopping = threading.Event()
-        self._safety_net = threading.Thread(target=self._resync_unfinished_runs, name="safety-net", daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------------------------
 
@@ -96,11 +107,29 @@ class Controller:
             if not informer.synced.wait(max(0.0, deadline - time.monotonic())):
                 raise TimeoutError(f"the first list of {informer.resource.plural} did not arrive within "
                                    f"{self.settings.sync_timeout_seconds:g}s")
+        self.ready.set()  # a standby is ready too: synced and watching, its queue filling (deduplicated)
+        self.metrics.ready.set(1)
+        if self.elector is None:
+            self._lead()
+        else:
+            self.elector.start()
+
+    @property
+    def role(self) -> str:
+        return "leading" if self.elector is None or self.elector.leading.is_set() else "standby, waiting for the Lease"
+
+    def _lead(self) -> None:
+        """Reconcile: the keys every event queued while this replica waited are worked off first."""
         for worker in self._workers:
             worker.start()
         self._safety_net.start()
-        self.ready.set()
-        self.metrics.ready.set(1)
+        self.metrics.leader.set(1)
+
+    def _lost_lead(self) -> None:
+        """client-go's OnStoppedLeading: never two reconcilers; exit so Kubernetes restarts a clean standby."""
+        self.metrics.leader.set(0)
+        log.critical("Leadership lost; exiting so that a new standby starts")
+        os._exit(1)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.ready.clear()
@@ -115,6 +144,9 @@ class Controller:
         for thread in [*self._workers, *(i._thread for i in self.informers)]:
             if thread.is_alive():
                 thread.join(max(0.0, deadline - time.monotonic()))
+        if self.elector is not None:  # after the workers stopped: the standby takes over at its next try
+            self.elector.stop(release=True)
+        self.metrics.leader.set(0)
 
     # -- events -> keys ---------------------------------------------------------------------------------
 

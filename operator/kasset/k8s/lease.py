@@ -1,0 +1,28 @@
+"""Read, create and replace a `coordination.k8s.io/v1` Lease: the leader election's only API calls.
+
+Replacing carries the resourceVersion that was read, so two replicas racing for the Lease cannot both win: the
+loser gets `Conflict`.
+"""
+
+from __future__ import annotations
+
+from kubernetes import client
+
+from kasset.k8s.client import Kube
+
+
+class Leases:
+    def __init__(self, kube: Kube):
+        self.kube = kube
+        self.api = client.CoordinationV1Api(kube.api)
+
+    def get(self, namespace: str, name: str) -> dict:
+        return self.kube._call(f"get lease {name}", self.api.read_namespaced_lease, name, namespace)
+
+    def create(self, namespace: str, body: dict) -> dict:
+        return self.kube._call(f"create lease {body['metadata']['name']}", self.api.create_namespaced_lease,
+                               namespace, body)
+
+    def replace(self, namespace: str, body: dict) -> dict:
+        name = body["metadata"]["name"]
+        return self.kube._call(f"update lease {name}", self.api.replace_namespaced_lease, name, namespace, body)
