@@ -1,8 +1,16 @@
-"""`make demo` (`python -m kasset_tools.demo`): the main job, end to end. Applies `manifests/examples/02-assets` (two assets, the second
-reading the first's output) in namespace `kasset-demo`, runs the operator until the Run finishes, and shows
-what users see: the Run's steps and the Assets' metadata and lineage, straight from `status`.
+"""`make demo` (`python -m kasset_tools.demo`): the main job, end to end, as a user deploys it.
 
-Uses the cluster in $KUBECONFIG; without one it starts the local cluster and pins steps to its real node.
+1. Starts the local cluster when $KUBECONFIG is not set (its start builds the images, the operator's among them,
+   and imports them into the real node's containerd).
+2. Installs the Helm chart `charts/kasset` (release `kasset` in namespace `kasset-system`, serving namespace
+   `kasset-demo` alone) with the locally built operator image, so the operator runs in the cluster: two
+   replicas, one leader.
+3. Applies `manifests/examples/02-assets` (two assets, the second reading the first's output) in namespace
+   `kasset-demo`, waits for its Run, and shows what users see: the Run's steps and the Assets' metadata and
+   lineage, straight from `status`; then where the operator's metrics are, with a few of them.
+
+With $KUBECONFIG (e.g. kind), load the images into the cluster first (`images/README.md`); steps then run on
+any node.
 """
 
 from __future__ import annotations
@@ -11,70 +19,59 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
-from kubernetes import client
-
-from kasset.cli import operator_argv, operator_env
 from kasset.k8s import Kube, NotFound, connect
-from kasset.k8s.crds import install_crds
+from kasset_tools.localcluster.layout import REPO, binaries
 
-REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "kasset"
 EXAMPLE = REPO / "manifests" / "examples" / "02-assets"
+RELEASE, SYSTEM = "kasset", "kasset-system"
 NAMESPACE = "kasset-demo"
 RUN = "orders-1"
 
 
 def run_demo(*, timeout: float = 300) -> int:
-    kubeconfig, kubectl, node_selector = _target()
-    api = connect(str(kubeconfig))
-    print(f"CRDs installed: {', '.join(install_crds(api))}")
-    _fresh_namespace(client.CoreV1Api(api))
+    kubeconfig, local = _target()
+    kubectl = [str(binaries().kubectl), f"--kubeconfig={kubeconfig}"]
+    _fresh_namespace(kubectl)
+    _install_chart(kubeconfig, local=local)
     subprocess.run([*kubectl, "apply", "-n", NAMESPACE, "-f", str(EXAMPLE)], check=True)
-    env = {"KASSET_STEP_NODE_SELECTOR": json.dumps(node_selector)} if node_selector else {}
-    log_path = REPO / ".kasset" / "demo-operator.log"
-    operator = start_operator(kubeconfig, log_path=log_path, namespace=NAMESPACE, env=env)
-    try:
-        run = _wait_for_run(Kube(api), timeout=timeout)
-    finally:
-        operator.terminate()
-        operator.wait(timeout=30)
-    _show(Kube(api), run, kubectl)
-    print(f"\noperator log: {log_path}")
+    kube = Kube(connect(str(kubeconfig)))
+    run = _wait_for_run(kube, timeout=timeout)
+    _show(kube, run, kubectl)
+    _show_metrics(kubectl)
     return 0 if _outcome(run) == "True" else 1
 
 
-def _target() -> tuple[Path, list[str], dict[str, str]]:
+def _target() -> tuple[Path, bool]:
     given = os.environ.get("KUBECONFIG")
     if given:
-        return Path(given), ["kubectl", f"--kubeconfig={given}"], {}
+        return Path(given), False
     from kasset_tools.localcluster.cluster import Cluster
 
     cluster = Cluster()
     state = cluster.up()
     if not state.real_node:
-        raise SystemExit(f"the demo runs real containers, and this machine has no real node: "
-                         f"{state.real_node_skip_reason}")
-    return cluster.kubeconfig, cluster.kubectl(), {"kasset.dev/node-kind": "real"}
+        raise SystemExit(f"the demo runs the operator and the steps in real containers, and this machine has no "
+                         f"real node: {state.real_node_skip_reason}")
+    return cluster.kubeconfig, True
 
 
-def _fresh_namespace(core: client.CoreV1Api, timeout: float = 120) -> None:
+def _install_chart(kubeconfig: Path, *, local: bool) -> None:
+    values = ["-f", str(CHART / "ci" / "local-values.yaml")] if local else []
+    print(f"helm upgrade --install {RELEASE} charts/kasset -n {SYSTEM} (the operator runs in the cluster)")
+    subprocess.run([str(binaries().helm), "upgrade", "--install", RELEASE, str(CHART), "-n", SYSTEM,
+                    "--create-namespace", *values, "--set-json", f'watchNamespaces=["{NAMESPACE}"]',
+                    "--wait", "--timeout", "300s", f"--kubeconfig={kubeconfig}"], check=True)
+
+
+def _fresh_namespace(kubectl: list[str]) -> None:
     """Delete the demo namespace of an earlier demo (a Run runs once) and create it again."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            core.create_namespace({"metadata": {"name": NAMESPACE}})
-            return
-        except client.ApiException as exc:
-            if exc.status != 409 or time.monotonic() > deadline:
-                raise
-        try:
-            core.delete_namespace(NAMESPACE)
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
-        print(f"waiting for the namespace {NAMESPACE} of an earlier demo to go away")
-        time.sleep(1)
+    subprocess.run([*kubectl, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true",
+                    "--timeout=120s"], check=True)
+    subprocess.run([*kubectl, "create", "namespace", NAMESPACE], check=True)
 
 
 def _outcome(run: dict) -> str | None:
@@ -116,22 +113,25 @@ def _show(kube: Kube, run: dict, kubectl: list[str]) -> None:
             print(f"  lineage: consumed {entry['asset']} dataVersion {entry['dataVersion']} from Run {entry['run']}")
 
 
-def start_operator(kubeconfig: Path, *, log_path: Path, namespace: str | None = None,
-                   env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.Popen:
-    """Start the operator as a child process and wait (bounded) until it logs that it is ready."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(operator_argv(), stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **operator_env(namespace), **(env or {}),
-                                     "KUBECONFIG": str(kubeconfig)})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if b"Kasset operator ready" in log_path.read_bytes():
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError(f"the operator exited with {proc.returncode}; see {log_path}")
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError(f"the operator did not get ready within {timeout}s; see {log_path}")
+def _show_metrics(kubectl: list[str]) -> None:
+    """Where the metrics are (the Service, and the leader pod's address), and a few of them."""
+    pods = json.loads(subprocess.run([*kubectl, "get", "pods", "-n", SYSTEM, "-l", "app.kubernetes.io/name=kasset",
+                                      "-o", "json"], check=True, capture_output=True, text=True).stdout)["items"]
+    ips = [p["status"].get("podIP") for p in pods if p["status"].get("podIP")]
+    print(f"\nmetrics: Service {RELEASE} in {SYSTEM}, port http (8080), path /metrics; "
+          f"`kubectl -n {SYSTEM} port-forward svc/{RELEASE} 8080` elsewhere")
+    for ip in ips:
+        url = f"http://{ip}:8080/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                lines = response.read().decode().splitlines()
+        except OSError as exc:
+            print(f"  {url}: {exc}")
+            continue
+        shown = [line for line in lines if line.startswith(("kasset_leader ", "kasset_runs_finished_total",
+                                                            "kasset_asset_last_materialization"))]
+        print(f"  {url}\n" + "\n".join(f"    {line}" for line in shown))
+
+
 if __name__ == "__main__":
     raise SystemExit(run_demo())
