@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support.clusterinfo import ClusterInfo, wait_for
 from support.helm import CHART, helm
@@ -148,31 +149,18 @@ def test_uninstall_leaves_no_operator_objects_behind(release: Release):
     assert not cluster_wide["items"]
 
 
+def _python_asset(name: str, code: str, *, deps: tuple[str, ...] = ()) -> dict:
+    return {"apiVersion": "kasset.dev/v1alpha1", "kind": "Asset", "metadata": {"name": name},
+            "spec": {"deps": [{"asset": d} for d in deps],
+                     "container": {"image": "kasset/step-python:0.1.0", "imagePullPolicy": "Never",
+                                   "command": ["python3", "-c", f"from kasset import sdk\n{code}"]}}}
+
+
 def _slow_run(name: str, *, seconds: int = 20) -> str:
     """An ad-hoc Run over two assets whose first step sleeps: long enough to upgrade the operator under it."""
-    return f"""
-apiVersion: kasset.dev/v1alpha1
-kind: Asset
-metadata: {{name: {name}-a}}
-spec:
-  container:
-    image: kasset/step-python:0.1.0
-    imagePullPolicy: Never
-    command: [python3, -c, "import time; time.sleep({seconds}); from kasset import sdk; sdk.report(metadata={{'slept': {seconds}}})"]
----
-apiVersion: kasset.dev/v1alpha1
-kind: Asset
-metadata: {{name: {name}-b}}
-spec:
-  deps: [{{asset: {name}-a}}]
-  container:
-    image: kasset/step-python:0.1.0
-    imagePullPolicy: Never
-    command: [python3, -c, "from kasset import sdk; sdk.report(metadata={{'after': '{name}-a'}})"]
----
-apiVersion: kasset.dev/v1alpha1
-kind: Run
-metadata: {{name: {name}}}
-spec:
-  selection: {{assets: [{name}-b], upstream: true}}
-"""
+    return yaml.safe_dump_all([
+        _python_asset(f"{name}-a", f"import time\ntime.sleep({seconds})\nsdk.report(metadata={{'slept': {seconds}}})"),
+        _python_asset(f"{name}-b", f"sdk.report(metadata={{'after': '{name}-a'}})", deps=(f"{name}-a",)),
+        {"apiVersion": "kasset.dev/v1alpha1", "kind": "Run", "metadata": {"name": name},
+         "spec": {"selection": {"assets": [f"{name}-b"], "upstream": True}}},
+    ])
