@@ -5,6 +5,10 @@ worker threads reconciles them one key at a time.
                                                                        ^                                  │
                                                                        └──── writes (through the API) ────┘
 
+With leader election, every replica runs its informers (a warm standby whose queue fills, deduplicated, while
+it waits) and only the Lease holder starts the workers; metrics and the /healthz and /readyz endpoints are
+served from the start.
+
 `start()` returns once every informer has listed its resource and is watching ("ready" means exactly that);
 `stop()` shuts the queue, closes the watches and joins the workers, within seconds. A slow safety-net timer
 re-enqueues unfinished Runs and Backfills (and gone Backfills with unstarted Runs), so a missed event costs a
@@ -74,14 +78,18 @@ class Controller:
         self.server = None if not settings.metrics_port else OperatorServer(
             registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
             host=settings.metrics_bind_address)
-        self.elector = None if not settings.leader_elect else LeaderElector(
-            Leases(self.kube), namespace=settings.leader_election_namespace or os.environ.get("POD_NAMESPACE", "default"),
-            name=settings.leader_election_id, identity=os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
-            on_started=self._lead, on_stopped=self._lost_lead)
+        self.elector = self._elector() if settings.leader_elect else None
         self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
                          for i in range(settings.workers)]
         self._stopping = threading.Event()
         self._safety_net = threading.Thread(target=self._resync_unfinished_runs, name="safety-net", daemon=True)
+
+    def _elector(self) -> LeaderElector:
+        """The Lease is the chart's (`<release>-leader` in the pod's namespace); the identity is the pod's name."""
+        namespace = self.settings.leader_election_namespace or os.environ.get("POD_NAMESPACE", "default")
+        identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+        return LeaderElector(Leases(self.kube), namespace=namespace, name=self.settings.leader_election_id,
+                             identity=identity, on_started=self._lead, on_stopped=self._lost_lead)
 
     def _informers(self, watch_ns: str | None) -> list[Informer]:
         api = self.kube.api
