@@ -19,9 +19,19 @@ with open("/dev/termination-log", "w") as f:
 
 
 def finished(cluster, namespace: str, name: str, kind: str, timeout: float = 120):
-    return watch_until(cluster.batch.list_namespaced_job,
-                       lambda j: j.metadata.name == name and job_condition(j, kind),
-                       timeout=timeout, what=f"Job {name} {kind}", namespace=namespace)
+    """Wait until Job `name` has finished, and assert it finished as `kind` (Complete or Failed).
+
+    Either ending stops the wait, so a Job that failed is reported at once, with its pod's logs.
+    """
+    def ended(job) -> bool:
+        return job.metadata.name == name and (job_condition(job, "Complete") or job_condition(job, "Failed"))
+
+    job = watch_until(cluster.batch.list_namespaced_job, ended, timeout=timeout, what=f"Job {name} finished",
+                      namespace=namespace)
+    if not job_condition(job, kind):
+        logs = cluster.kubectl("-n", namespace, "logs", f"job/{name}", check=False)
+        raise AssertionError(f"Job {name} did not finish {kind}; its pod logged:\n{logs.stdout}{logs.stderr}")
+    return job
 
 
 def only_pod(cluster, namespace: str, job: str):
@@ -86,10 +96,21 @@ request = urllib.request.Request(url, headers={"Authorization": "Bearer " + open
 print(json.load(urllib.request.urlopen(request, context=tls, timeout=10))["gitVersion"], flush=True)
 """
 
+# A new endpoint reaches kube-proxy's rules a moment after the pod is Ready (the EndpointSlice is written, then
+# kube-proxy syncs), as in every cluster: the client retries, as any client of a fresh Service must, for 60 s.
 SERVICE_CLIENT_SCRIPT = """
-import os, urllib.request
+import os, sys, time, urllib.request
 url = f"http://{os.environ['ECHO_SERVICE_HOST']}:{os.environ['ECHO_SERVICE_PORT']}/"
-print(urllib.request.urlopen(url, timeout=10).read().decode()[:200], flush=True)
+deadline = time.monotonic() + 60
+while True:
+    try:
+        print(urllib.request.urlopen(url, timeout=10).read().decode()[:200], flush=True)
+        break
+    except OSError as err:
+        print(f"{url}: {err!r}", file=sys.stderr, flush=True)
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.5)
 """
 
 
