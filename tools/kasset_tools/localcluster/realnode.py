@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from . import procs, proxy
+from . import podsweep, procs, proxy
 from .layout import Binaries
 
 NODE_KIND_LABEL = "kasset.dev/node-kind"
@@ -162,6 +162,7 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
         p[key].mkdir(parents=True, exist_ok=True)
     (p["base"] / "containerd.toml").write_text(containerd_config(p, bins))
     (p["cni_conf"] / "10-kasset.conflist").write_text(json.dumps(cni_config(p), indent=2))
+    podsweep.sweep(log=log)  # no kubelet runs (why_not_possible): pods still running were left by a killed cluster
     env = {"PATH": f"{bins.containerd_bin}:{os.environ.get('PATH', '')}"}
     pid = procs.start("containerd", [str(bins.containerd_bin / "containerd"), "--config",
                                      str(p["base"] / "containerd.toml")], run_dir=cluster.run_dir, env=env)
@@ -203,8 +204,9 @@ def _ctr_ok(bins: Binaries, socket: Path) -> bool:
 
 
 def cleanup(cluster_dir: Path) -> None:
-    """After the daemons stopped: end leftovers (containerd shims and their containers, a daemon whose pid
-    file was lost) that name this cluster's folder on their command line, and unmount pod volumes."""
+    """After the daemons stopped: end leftovers (containerd shims, a daemon whose pid file was lost) that name
+    this cluster's folder on their command line, the pods' containers and network namespaces (unless another
+    cluster's kubelet runs: they are its pods), and unmount pod volumes."""
     marker = str(cluster_dir)
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -215,10 +217,12 @@ def cleanup(cluster_dir: Path) -> None:
             continue
         program = Path(cmdline.split(" ", 1)[0]).name
         if marker in cmdline and program in LEFTOVER_PROGRAMS:
-            try:  # a shim leads the process group of the containers it runs
+            try:
                 os.killpg(int(proc.name), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+    if os.geteuid() == 0 and running_kubelet_elsewhere(cluster_dir) is None:
+        podsweep.sweep(log=lambda *_: None)
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
     for mount in sorted((m for m in mounts if m.startswith(marker)), key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], capture_output=True)
