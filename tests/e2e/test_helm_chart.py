@@ -19,6 +19,7 @@ import yaml
 
 from support.clusterinfo import ClusterInfo, wait_for
 from support.helm import CHART, helm
+from support.prometheus import PrometheusServer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
 
@@ -97,6 +98,24 @@ def test_the_operator_runs_on_the_real_node_with_one_leader_and_materializes_the
     assert wait_for(lambda: release.succeeded("orders-1"), timeout=RUN_TIMEOUT, what="Run orders-1 to finish") == "True"
     asset = release.get(release.team, "assets.kasset.dev", "valid-orders")
     assert asset["status"]["lastMaterialization"]["run"] == "orders-1"
+
+
+def test_a_real_prometheus_scrapes_the_operator_pods(release: Release, tmp_path: Path):
+    """Debian's Prometheus, on the host, scrapes both replicas at their pod IPs (the bridge routes to them): one
+    leader, the example's Run counted, its Assets' materialization times exported."""
+    ips = [p["status"]["podIP"] for p in release.ready_pods()]
+    assert len(ips) == 2, ips
+    prom = PrometheusServer([f"{ip}:8080" for ip in ips], tmp_path)
+    try:
+        wait_for(lambda: prom.targets_up() == 2, timeout=30, what="both operator pods scraped (up)")
+        leaders = wait_for(lambda: prom.query("sum(kasset_leader)"), timeout=30, what="kasset_leader")
+        assert leaders[0]["value"][1] == "1"
+        wait_for(lambda: prom.query('sum(kasset_runs_finished_total{outcome="succeeded"}) >= 1'), timeout=30,
+                 what="the example's Run counted as succeeded")
+        assets = prom.query(f'kasset_asset_last_materialization_timestamp_seconds{{namespace="{release.team}"}} > 0')
+        assert {s["metric"]["asset"] for s in assets} >= {"valid-orders"}, assets
+    finally:
+        prom.stop()
 
 
 def test_helm_test_checks_the_operator_through_its_service(release: Release):
