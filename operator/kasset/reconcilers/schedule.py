@@ -23,8 +23,8 @@ from kasset.planning.schedule import SchedulePlan, plan_schedule, resolve_partit
 from kasset.planning.dag import Problem
 from kasset.reconcilers.requests import run_manifest
 from kasset.reconcilers.runtime import Runtime
-from kasset.reconcilers.status import find_job, model_meta, valid_or_reported, write_model_status
-from kasset.runtime.cache import NamespaceCache
+from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_model_status
+from kasset.runtime.cache import Invalid, NamespaceCache
 
 log = logging.getLogger("kasset.schedule")
 TICK_OUTCOME = {"CreatedRun": "run", "SkippedTick": "skipped", "MissedSchedule": "missed"}
@@ -50,7 +50,13 @@ def reconcile_schedule(rt: Runtime, namespace: str, name: str) -> float | None:
 
 
 def _resolve(ns: NamespaceCache, schedule: Schedule):
-    job, job_problem = find_job(ns, schedule.spec.job_ref)
+    job, job_problem = None, None
+    if schedule.spec.job_ref is not None:
+        found = ns.jobs.valid.get(schedule.spec.job_ref.name) or ns.jobs.invalid.get(schedule.spec.job_ref.name)
+        if isinstance(found, Invalid):
+            job_problem = describe_invalid(found.error)
+        else:
+            job = found
     return resolve_partitions(schedule, job=job, assets=ns, job_problem=job_problem)
 
 
