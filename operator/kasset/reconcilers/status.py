@@ -19,9 +19,8 @@ from kasset.reconcilers.runtime import Runtime
 
 log = logging.getLogger("kasset.status")
 PUT = {"assets": "put_asset", "jobs": "put_job", "runs": "put_run", "partitionslices": "put_slice",
-       "backfills": "put_backfill", "schedules": "put_schedule", "sensors": "put_sensor"}
-KIND = {"assets": "Asset", "jobs": "Job", "runs": "Run", "partitionslices": "PartitionSlice", "backfills": "Backfill",
-        "schedules": "Schedule", "sensors": "Sensor"}
+       "backfills": "put_backfill"}
+KIND = {"assets": "Asset", "jobs": "Job", "runs": "Run", "partitionslices": "PartitionSlice", "backfills": "Backfill"}
 
 
 def write_status(rt: Runtime, plural: str, meta: dict[str, Any], current: dict, status: dict) -> bool:
