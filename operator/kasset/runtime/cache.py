@@ -172,6 +172,12 @@ class NamespaceCache:
             return []
         return self.unfinished_runs_of(job)
 
+    def valid_assets(self) -> list[Asset]:
+        """Every Asset whose spec parsed, as a list taken under the lock (informers add and drop Assets while a
+        scrape reads them)."""
+        with self._lock:
+            return list(self.assets.valid.values())
+
     def unfinished_runs(self) -> list[str]:
         with self._lock:
             return [name for name, run in self.runs.valid.items() if not is_run_finished(run)]

@@ -284,7 +284,7 @@ class Controller:
     def _cached_assets(self):
         """(namespace, Asset) of every valid cached Asset, for the metrics collector at scrape time."""
         for ns in self.rt.cache.namespaces():
-            for asset in list(ns.assets.valid.values()):
+            for asset in ns.valid_assets():
                 yield ns.name, asset
 
     def _resync_unfinished_runs(self) -> None:
