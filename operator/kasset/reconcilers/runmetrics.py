@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kasset.api.conditions import find_condition
+from kasset.api.contract import SUCCEEDED
 from kasset.api.run import Run, RunStatus, StepStatus
 from kasset.metrics import Metrics
 
@@ -57,7 +59,7 @@ def _observe_launches(metrics: Metrics, run: Run, before: RunStatus, after: RunS
 
 
 def _outcome(status: RunStatus) -> str | None:
-    condition = next((c for c in status.conditions if c.type == "Succeeded"), None)
+    condition = find_condition(status.conditions, SUCCEEDED)
     if condition is None or condition.status == "Unknown":
         return None
     return "succeeded" if condition.status == "True" else "failed"

@@ -72,8 +72,6 @@ class Controller:
         self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings, metrics=self.metrics)
         self.scope = NamespaceScope(settings.namespaces)
         self.informers = [informer for watch_ns in self.scope.watched for informer in self._informers(watch_ns)]
-        for informer in self.informers:
-            informer.on_request = self.metrics.observe_request
         self.metrics.watch_cache(assets=self._cached_assets, queued=self.rt.queue.queued)
         self.server = None if not settings.metrics_port else OperatorServer(
             registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
@@ -92,15 +90,15 @@ class Controller:
                              identity=identity, on_started=self._lead, on_stopped=self._lost_lead)
 
     def _informers(self, watch_ns: str | None) -> list[Informer]:
-        api = self.kube.api
+        api, counted = self.kube.api, {"namespace": watch_ns, "on_request": self.metrics.observe_request}
         return [
-            Informer(api, Resource(GROUP, VERSION, "assets"), self._on_asset, namespace=watch_ns),
-            Informer(api, Resource(GROUP, VERSION, "jobs"), self._on_job, namespace=watch_ns),
-            Informer(api, Resource(GROUP, VERSION, "runs"), self._on_run, namespace=watch_ns),
-            Informer(api, Resource("batch", "v1", "jobs"), self._on_step_job, namespace=watch_ns,
-                     label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}"),
-            Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, namespace=watch_ns),
-            Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, namespace=watch_ns),
+            Informer(api, Resource(GROUP, VERSION, "assets"), self._on_asset, **counted),
+            Informer(api, Resource(GROUP, VERSION, "jobs"), self._on_job, **counted),
+            Informer(api, Resource(GROUP, VERSION, "runs"), self._on_run, **counted),
+            Informer(api, Resource("batch", "v1", "jobs"), self._on_step_job,
+                     label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}", **counted),
+            Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, **counted),
+            Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, **counted),
         ]
 
     # -- lifecycle --------------------------------------------------------------------------------------
