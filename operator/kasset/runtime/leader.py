@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from kasset.api.base import format_micro_timestamp
 from kasset.k8s import ApiError, Conflict, NotFound
 from kasset.k8s.lease import Leases
 
@@ -47,10 +48,6 @@ def may_acquire(observed: Observed, *, me: str, now: float, lease_seconds: float
 
 def must_give_up(last_renewed: float, *, now: float, renew_deadline_seconds: float) -> bool:
     return now - last_renewed > renew_deadline_seconds
-
-
-def micro_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LeaderElector:
@@ -105,7 +102,7 @@ class LeaderElector:
             self.observed = Observed(holder, renew_time, self.clock())
         if not may_acquire(self.observed, me=self.identity, now=self.clock(), lease_seconds=self.timing.lease_seconds):
             return False
-        now = micro_time(datetime.now(timezone.utc))
+        now = format_micro_timestamp(datetime.now(timezone.utc))
         taking = holder != self.identity
         lease["spec"] = {**spec, "holderIdentity": self.identity, "renewTime": now,
                          "leaseDurationSeconds": int(self.timing.lease_seconds),
