@@ -24,6 +24,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from kasset import __version__
+from kasset.api.conditions import find_condition
+from kasset.api.contract import STALE
 
 KINDS = ("Asset", "Job", "Run", "Backfill")
 TRIGGERS = ("Manual", "Schedule", "Sensor", "Backfill", "Automation")
@@ -120,8 +122,8 @@ class CacheCollector(Collector):
             status = asset.status
             if status is not None and status.last_materialization is not None:
                 last.add_metric(key, status.last_materialization.time.timestamp())
-            is_stale = status is not None and any(c.type == "Stale" and c.status == "True" for c in status.conditions)
-            stale.add_metric(key, 1.0 if is_stale else 0.0)
+            condition = find_condition(status.conditions, STALE) if status is not None else None
+            stale.add_metric(key, 1.0 if condition is not None and condition.status == "True" else 0.0)
             failed.add_metric(key, float(sum(1 for c in (status.checks if status else []) if c.outcome == "Failed")))
             if asset.spec.freshness is not None:
                 lag.add_metric(key, float(asset.spec.freshness.maximum_lag_seconds))
