@@ -292,6 +292,14 @@ def test_single_run_policy_makes_one_batch_of_consecutive_keys_and_splits_at_gap
     assert resolve(keys, assets=assets).batches == (("2021-05-01", "2021-05-02", "2021-05-03"), ("2021-05-09",))
 
 
+def test_a_job_not_created_yet_is_a_transient_problem_the_backfill_waits_for():
+    found = resolve_backfill_targets(make_backfill(), job=None, assets=daily_assets(), now=NOW)
+    assert isinstance(found, Problem) and found.transient and found.reason == "JobNotFound"
+    assert "Job daily not found" in found.message
+    outcome = complete(plan_backfill(make_backfill(), targets=found, runs=[], now=T0).status)
+    assert (outcome.status, outcome.reason) == ("Unknown", "Pending")
+
+
 def test_a_backfill_of_its_own_selection_needs_no_job():
     backfill = make_backfill(jobRef=None, selection={"assets": ["events"]},
                              partitions={"keys": ["2021-05-02", "2021-05-01"]})
@@ -300,7 +308,6 @@ def test_a_backfill_of_its_own_selection_needs_no_job():
 
 
 @pytest.mark.parametrize(("backfill", "job", "assets", "words"), [
-    (make_backfill(), None, None, "Job daily not found"),
     (make_backfill(), make_job("daily", steps=[{"name": "s", "container": {"image": "x"}}]), None,
      "selects no assets"),
     (make_backfill(), None, index(make_asset("events"), make_asset("totals", "events", partitions=DAILY)),
@@ -313,10 +320,10 @@ def test_a_backfill_of_its_own_selection_needs_no_job():
     (make_backfill(), None, index(make_asset("events", partitions={"dimensions": [
         {"name": "region", "static": {"keys": ["eu", "us"]}}]}), make_asset("totals", "events", partitions={
             "dimensions": [{"name": "region", "static": {"keys": ["eu", "us"]}}]})), "no timeWindow"),
-], ids=["unknown-job", "job-without-assets", "unpartitioned", "different-definitions", "invalid-key",
+], ids=["job-without-assets", "unpartitioned", "different-definitions", "invalid-key",
         "empty-range", "range-without-time-window"])
 def test_a_target_that_does_not_resolve_is_invalid_spec_naming_the_problem(backfill, job, assets, words):
-    if job is None and "not found" not in words:
+    if job is None:
         job = make_job("daily", selection={"assets": ["events", "totals"]})
     found = resolve_backfill_targets(backfill, job=job, assets=assets or daily_assets(), now=NOW)
     assert isinstance(found, Problem) and found.reason == "InvalidSpec"

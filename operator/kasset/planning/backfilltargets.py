@@ -9,8 +9,8 @@ the partition keys it covers, and those keys cut into batches (one Run each).
   `maxPartitionsPerRun` consecutive keys (keys that are not consecutive never share a batch, since a batch
   runs as a range from its first key to its last); SingleRun makes each stretch of consecutive keys one batch.
 
-Problems come back as `Problem` values (InvalidSpec naming the field or assets; DependenciesPending, transient,
-while the assets' facts are not derived yet).
+Problems come back as `Problem` values (InvalidSpec naming the field or assets; transient ones while the Job
+of spec.jobRef does not exist yet, JobNotFound, or the assets' facts are not derived yet, DependenciesPending).
 
 Does not: enumerate or order windows (see `kasset.planning.partitions`), or plan Runs (see `backfill`).
 """
@@ -102,8 +102,9 @@ def _selection(backfill: Backfill, job: Job | None, job_problem: str | None):
     name = backfill.spec.job_ref.name
     if job_problem is not None:
         return Problem("InvalidSpec", f"spec.jobRef: Job {name} is invalid: {job_problem}")
-    if job is None:
-        return Problem("InvalidSpec", f"spec.jobRef: Job {name} not found")
+    if job is None:  # not created yet (`kubectl apply -f folder/` in any order): wait, Pending
+        return Problem("JobNotFound", f"spec.jobRef: Job {name} not found (waiting for it)", transient=True,
+                       subject=name)
     if job.spec.selection is None:
         return Problem("InvalidSpec", f"spec.jobRef: Job {name} selects no assets (a Backfill runs partitioned "
                        "assets; explicit steps have no partitions)")

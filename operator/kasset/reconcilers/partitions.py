@@ -52,6 +52,7 @@ def write_partition_records(rt: Runtime, ns: NamespaceCache, updates: Iterable[P
     for (asset, name), records in grouped.items():
         _write_slice(rt, ns, asset=asset, name=name, records=records)
         rt.queue.add(("Asset", ns.name, asset))  # its summary changed
+        rt.enqueue("Asset", ns.name, ns.record_readers(asset))  # e.g. a month whose last day just arrived
 
 
 def register_dynamic_keys(rt: Runtime, ns: NamespaceCache, reported: Iterable[tuple[str, tuple[str, ...]]]) -> None:

@@ -132,6 +132,14 @@ class NamespaceCache:
         with self._lock:
             return tuple(sorted(self._dependants.get(name, ())))
 
+    def record_readers(self, name: str) -> tuple[str, ...]:
+        """The Eager partitioned dependants of `name`: they plan from its partition records, so every change
+        of those records concerns them (not only a change of the materialization it holds)."""
+        with self._lock:
+            found = (self.assets.valid.get(dep) for dep in self._dependants.get(name, ()))
+            return tuple(sorted(asset.metadata.name for asset in found if asset is not None
+                                and asset.spec.automation == "Eager" and asset.spec.partitions is not None))
+
     # -- reads ------------------------------------------------------------------------------------------
 
     def jobs_selecting(self, asset: str) -> tuple[str, ...]:

@@ -251,6 +251,7 @@ class Controller:
         asset = ns.delete_slice(name) if kind == "DELETED" else ns.put_slice(raw)
         if asset:
             self.rt.queue.add(("Asset", namespace, asset))
+            self.rt.enqueue("Asset", namespace, ns.record_readers(asset))
 
     # -- workers ----------------------------------------------------------------------------------------
 
