@@ -27,10 +27,12 @@ from kasset import __version__
 from kasset.api.conditions import find_condition
 from kasset.api.contract import STALE
 
-KINDS = ("Asset", "Job", "Run", "Backfill")
+KINDS = ("Asset", "Job", "Run", "Backfill", "Schedule", "Sensor")
 TRIGGERS = ("Manual", "Schedule", "Sensor", "Backfill", "Automation")
 RUN_OUTCOMES = ("succeeded", "failed")
 STEP_OUTCOMES = ("succeeded", "failed", "skipped")
+TICK_OUTCOMES = ("run", "skipped", "missed")
+SENSOR_OUTCOMES = ("created", "duplicate", "refused")
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
@@ -70,6 +72,11 @@ class Metrics:
                                         "requeued with backoff.", ["kind"], registry=r)
         self.api_requests = Counter("kasset_kubernetes_api_requests_total", "Kubernetes API requests by verb and "
                                     "HTTP status (`error`: no response).", ["verb", "code"], registry=r)
+        self.schedule_ticks = Counter("kasset_schedule_ticks_total", "Schedule ticks handled, by outcome (run, "
+                                      "skipped: Forbid, missed: past startingDeadlineSeconds).", ["outcome"],
+                                      registry=r)
+        self.sensor_events = Counter("kasset_sensor_events_total", "Sensor webhook events, by outcome (created: "
+                                     "a Run; duplicate: its Run existed; refused: 4xx/503).", ["outcome"], registry=r)
         self._preset()
 
     def _preset(self) -> None:
@@ -88,6 +95,10 @@ class Metrics:
             self.reconcile_errors.labels(kind)
         for verb in VERBS:
             self.api_requests.labels(verb, "200")
+        for outcome in TICK_OUTCOMES:
+            self.schedule_ticks.labels(outcome)
+        for outcome in SENSOR_OUTCOMES:
+            self.sensor_events.labels(outcome)
 
     def observe_request(self, verb: str, code: int | str) -> None:
         self.api_requests.labels(verb, str(code)).inc()

@@ -1,7 +1,7 @@
 """The partitions example (manifests/examples/04-partitions) on the real node: its Backfill runs April 2021 day by
 day, the blocking check runs after each day, the monthly report runs by itself once every day is there and
-names the 30 days it read; and a day whose check fails blocks its downstream step, which `kubectl get`
-shows with the check's message.
+names the 30 days it read; the nightly Schedule is accepted, suspended; and a day whose check fails blocks its
+downstream step, which `kubectl get` shows with the check's message.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def test_the_partitions_example_backfills_april_and_the_month_names_each_day(
     daily = assets["daily-events"]["status"]
     assert daily["partitions"]["materializedRanges"][0] == {"start": "2021-04-01", "end": "2021-04-30", "count": 30}
     assert condition(assets["daily-events"], "ChecksPassed")["status"] == "True"
+    nightly = wait_for(lambda: condition(kubectl_json(cluster, namespace, "schedules.kasset.dev", "nightly"), "Ready"),
+                       timeout=30, what="the nightly Schedule's Ready condition")
+    assert (nightly["status"], nightly["reason"]) == ("True", "Suspended")  # the example ships it suspended
 
 
 def test_a_failing_blocking_check_skips_the_downstream_step_and_kubectl_shows_its_message(

@@ -22,7 +22,7 @@ def kasset(cluster, namespace, crds) -> Kasset:
      "container.env must not set KASSET_* variables"),
     (asset("typo", retry={"limit": "three"}), "spec.retry.limit"),
     (asset("huge", retry={"limit": 1000}), "spec.retry.limit"),
-    (asset("cron", automation="OnCron"), "spec.automation: OnCron is not supported yet"),
+    (asset("cron", automation="OnCron"), "spec.automation: OnCron is removed"),
     (asset("padded", storage="file:///data/{asset:>999999999}"), "spec.storage"),
     (job("indexing", steps=[{"name": "s", "container": kwok_container()}], storage="s3://b/{run[0]}"),
      "spec.storage"),

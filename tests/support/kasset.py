@@ -44,6 +44,15 @@ def backfill(name: str, *, job_ref: str, **spec: Any) -> dict:
             "spec": {"jobRef": {"name": job_ref}, **spec}}
 
 
+def schedule(name: str, *, cron: str, **spec: Any) -> dict:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Schedule", "metadata": {"name": name},
+            "spec": {"schedule": cron, **spec}}
+
+
+def sensor(name: str, **spec: Any) -> dict:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Sensor", "metadata": {"name": name}, "spec": spec}
+
+
 class Kasset:
     """Create and read Kasset objects in one namespace."""
 

@@ -103,3 +103,18 @@ def run_isolated(code: str) -> str:
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def created(plan) -> list[Run]:
+    """The Runs of a plan's creates (RunRequests), as the API server would hold them (not started)."""
+    return [Run.model_validate({"metadata": {"name": r.name, "namespace": NAMESPACE, "labels": r.labels,
+                                             "annotations": r.annotations}, "spec": r.spec.model_dump()})
+            for r in plan.creates]
+
+
+def finished(run: Run, outcome: str = "True", *, started: bool = True, completed: datetime = T0) -> Run:
+    """`run` with its Succeeded condition True or False."""
+    condition = {"type": "Succeeded", "status": outcome, "reason": "Done" if outcome == "True" else "StepFailed",
+                 "lastTransitionTime": T0}
+    status = {"conditions": [condition], "startTime": T0 if started else None, "completionTime": completed}
+    return run.model_copy(update={"status": Run.model_validate({"spec": {}, "status": status}).status})

@@ -22,7 +22,7 @@ from kasset.planning.backfill import (
 from kasset.planning.backfilltargets import BackfillTargets, resolve_backfill_targets
 from kasset.planning.dag import Problem
 
-from kasset_factories import NAMESPACE, T0, at, index, make_asset, make_job
+from kasset_factories import NAMESPACE, T0, at, created, finished, index, make_asset, make_job
 
 DAYS = tuple(f"2021-05-{d:02d}" for d in range(1, 32))
 
@@ -37,20 +37,6 @@ def make_backfill(name: str = "daily-may", *, generation: int = 1, status: dict 
 
 def daily(keys=DAYS) -> BackfillTargets:
     return BackfillTargets(batches=tuple((key,) for key in keys), ordered_keys=tuple(keys))
-
-
-def created(plan) -> list[Run]:
-    """The Runs of a plan's creates, as the API server would hold them (not started)."""
-    return [Run.model_validate({"metadata": {"name": r.name, "namespace": NAMESPACE, "labels": r.labels,
-                                             "annotations": r.annotations}, "spec": r.spec.model_dump()})
-            for r in plan.creates]
-
-
-def finished(run: Run, outcome: str = "True", *, started: bool = True) -> Run:
-    condition = {"type": "Succeeded", "status": outcome, "reason": "Done" if outcome == "True" else "StepFailed",
-                 "lastTransitionTime": T0}
-    status = {"conditions": [condition], "startTime": T0 if started else None}
-    return run.model_copy(update={"status": Run.model_validate({"spec": {}, "status": status}).status})
 
 
 def started(run: Run) -> Run:

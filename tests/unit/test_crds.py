@@ -162,7 +162,7 @@ def test_run_spec_is_immutable_by_a_transition_rule_in_the_crd_file():
 def test_asset_automation_oncron_is_rejected_by_the_api_server_naming_spec_automation():
     (rule,) = [r for r in rules_at("Asset", ".spec") if "OnCron" in r["rule"]]
     assert rule["rule"] == "!has(self.automation) || self.automation != 'OnCron'"
-    assert rule["message"].startswith("spec.automation: OnCron is not supported yet")
+    assert rule["message"].startswith("spec.automation: OnCron is removed")
     assert rule["fieldPath"] == ".automation"
     spec = schema_of("Asset")["properties"]["spec"]["properties"]
     assert "schedule" not in spec and "timeZone" not in spec
@@ -173,7 +173,7 @@ def test_asset_automation_oncron_is_rejected_by_the_model_with_the_same_words():
 
     from kasset.api import AssetSpec
 
-    with pytest.raises(ValidationError, match="spec.automation: OnCron is not supported yet"):
+    with pytest.raises(ValidationError, match="spec.automation: OnCron is removed"):
         AssetSpec.model_validate({"container": {"image": "i"}, "automation": "OnCron"})
     assert AssetSpec.model_validate({"container": {"image": "i"}, "automation": "Eager"}).automation == "Eager"
 

@@ -24,6 +24,7 @@ import yaml
 from kasset import sdk
 from kasset.api import Asset, Job, Run, find_condition
 from kasset.api.backfill import Backfill
+from kasset.api.schedule import Schedule
 from kasset.builders import build_contract_env
 from kasset.planning import ObservedJob, parse_step_result, plan_run
 from kasset.planning.run import resolve_run_graph
@@ -34,7 +35,7 @@ from kasset_factories import T0
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
 FOLDERS = sorted(path for path in EXAMPLES.iterdir() if path.is_dir())
-MODELS = {"Asset": Asset, "Job": Job, "Run": Run, "Backfill": Backfill}
+MODELS = {"Asset": Asset, "Job": Job, "Run": Run, "Backfill": Backfill, "Schedule": Schedule}
 NAMESPACE = "examples"
 #: Bound on reconcile rounds of a local run (each round launches at least one step or finishes).
 MAX_ROUNDS = 20

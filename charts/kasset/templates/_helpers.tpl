@@ -42,10 +42,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* What the operator may do with the resources it serves (namespace-scoped rules). */}}
 {{- define "kasset.operatorRules" -}}
 - apiGroups: [kasset.dev]
-  resources: [assets, jobs, runs, backfills, partitionslices]
+  resources: [assets, jobs, runs, backfills, schedules, sensors, partitionslices]
   verbs: [get, list, watch, create, update, patch, delete]
 - apiGroups: [kasset.dev]
-  resources: [assets/status, jobs/status, runs/status, backfills/status, partitionslices/status]
+  resources: [assets/status, jobs/status, runs/status, backfills/status, schedules/status, sensors/status, partitionslices/status]
   verbs: [get, update, patch]
 - apiGroups: [batch]
   resources: [jobs]
@@ -53,6 +53,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list]
+# a webhook Sensor's token: read by name (spec.webhook.tokenSecretRef), never listed or watched
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]

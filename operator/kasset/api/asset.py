@@ -37,7 +37,8 @@ MAX_MATERIALIZATION_METADATA_BYTES = 16 * 1024
 #: OnCron stays in the schema's enum so that the API server answers it with the CEL rule's message below
 #: (an enum error would only list the supported values); the model rejects it with the same words.
 AutomationPolicy = Literal["Manual", "Eager", "OnCron"]
-ONCRON_UNSUPPORTED = "spec.automation: OnCron is not supported yet (Schedules are not built); use Manual or Eager"
+ONCRON_UNSUPPORTED = ("spec.automation: OnCron is removed; create a Schedule (schedules.kasset.dev) with "
+                      "selection.assets naming this asset")
 
 
 class AssetDependency(KassetModel):
@@ -109,7 +110,7 @@ class AssetSpec(KassetModel):
     automation: AutomationPolicy = Field(
         default="Manual",
         description="When the operator materializes the asset by itself: Manual (never; only Runs do) or "
-        "Eager (after an upstream materializes). OnCron is reserved for Schedules and rejected for now.",
+        "Eager (after an upstream materializes). OnCron is rejected: a Schedule runs assets on cron.",
     )
     volumes: list[Volume] = Field(
         default_factory=list,

@@ -21,6 +21,8 @@ LABEL_PARTITION = "kasset.dev/partition"
 LABEL_TRIGGER = "kasset.dev/trigger"
 LABEL_SOURCE_RUN = "kasset.dev/source-run"
 LABEL_BACKFILL = "kasset.dev/backfill"
+LABEL_SCHEDULE = "kasset.dev/schedule"
+LABEL_SENSOR = "kasset.dev/sensor"
 LABEL_CHECK = "kasset.dev/check"
 
 # -- annotations ---------------------------------------------------------------------------------------------
@@ -29,6 +31,7 @@ ANNOTATION_STEP = "kasset.dev/step"
 ANNOTATION_ASSET = "kasset.dev/asset"
 ANNOTATION_PARTITION = "kasset.dev/partition"
 ANNOTATION_BACKFILL_PARTITIONS = "kasset.dev/backfill-partitions"  # a Backfill's Run: its batch (key or first...last)
+ANNOTATION_SCHEDULE_TICK = "kasset.dev/schedule-tick"  # a Schedule's Run: its tick (RFC 3339, UTC)
 ANNOTATION_BACKFILL_RERUN = "kasset.dev/backfill-rerun"  # a Backfill's Run: spec.rerunFailed when it was created
 
 # -- condition types -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The three kinds of issue 4 as their CRDs present them: names, printer columns, root CEL rules, and the
+"""The kinds as their CRDs present them: names, printer columns, root CEL rules, and the
 openAPIV3Schema assembled from the spec and status models.
 
 Does not: write files (see `crd`) or render documentation (see `crddocs`).
@@ -16,9 +16,16 @@ from kasset.api.backfill import Backfill, BackfillSpec, BackfillStatus
 from kasset.api.job import Job, JobSpec, JobStatus
 from kasset.api.partitionslice import PartitionSlice, PartitionSliceSpec, PartitionSliceStatus
 from kasset.api.run import Run, RunSpec, RunStatus
+from kasset.api.schedule import Schedule, ScheduleSpec, ScheduleStatus
+from kasset.api.sensor import Sensor, SensorSpec, SensorStatus
 from kasset.api.schema import Schema, build_structural_schema
 
 CATEGORY = "kasset"
+#: Run, Backfill and Schedule name what they run in one of two ways.
+ONE_TARGET = {
+    "rule": "has(self.spec.jobRef) != has(self.spec.selection)",
+    "message": "exactly one of spec.jobRef and spec.selection must be set",
+}
 
 
 @dataclass(frozen=True)
@@ -109,12 +116,7 @@ KINDS: tuple[KindInfo, ...] = (
             ("Started", "date", ".status.startTime", "Time since the Run started.", 1),
             ("Completed", "date", ".status.completionTime", "Time since the Run finished.", 1),
         ),
-        root_validations=(
-            {
-                "rule": "has(self.spec.jobRef) != has(self.spec.selection)",
-                "message": "exactly one of spec.jobRef and spec.selection must be set",
-            },
-        ),
+        root_validations=(ONE_TARGET,),
     ),
     KindInfo(
         kind=PartitionSlice,
@@ -142,12 +144,41 @@ KINDS: tuple[KindInfo, ...] = (
             ("Complete", "string", condition_path("Complete", "status"), "The outcome.", 0),
             ("Reason", "string", condition_path("Complete", "reason"), "Why it is (not) complete.", 0),
         ),
-        root_validations=(
-            {
-                "rule": "has(self.spec.jobRef) != has(self.spec.selection)",
-                "message": "exactly one of spec.jobRef and spec.selection must be set",
-            },
+        root_validations=(ONE_TARGET,),
+    ),
+    KindInfo(
+        kind=Schedule,
+        spec=ScheduleSpec,
+        status=ScheduleStatus,
+        plural="schedules",
+        short_names=("ksched",),
+        printer_columns=build_columns(
+            ("Schedule", "string", ".spec.schedule", "The cron expression.", 0),
+            ("Timezone", "string", ".spec.timeZone", "The time zone it is read in.", 0),
+            ("Suspend", "boolean", ".spec.suspend", "Whether ticks are suspended.", 0),
+            ("Active", "integer", ".status.activeCount", "Unfinished Runs of the Schedule.", 0),
+            ("Last Schedule", "date", ".status.lastScheduleTime", "Time since the latest Run was created.", 0),
+            ("Next", "string", ".status.nextScheduleTime", "The next tick.", 1),
+            ("Ready", "string", condition_path("Ready", "reason"), "Why ticks do (not) run.", 1),
         ),
+        root_validations=(ONE_TARGET,),
+    ),
+    KindInfo(
+        kind=Sensor,
+        spec=SensorSpec,
+        status=SensorStatus,
+        plural="sensors",
+        short_names=("ksensor",),
+        printer_columns=build_columns(
+            ("Job", "string", ".spec.jobRef.name", "The Job each event runs.", 0),
+            ("Ready", "string", condition_path("Ready", "reason"), "Whether events become Runs.", 0),
+            ("Last Event", "date", ".status.lastEventTime", "Time since the latest Run was created.", 0),
+            ("Running", "integer", ".status.running", "Runs of the Sensor not finished.", 0),
+            ("Succeeded", "integer", ".status.succeeded", "Runs of the Sensor that succeeded (kept).", 0),
+            ("Failed", "integer", ".status.failed", "Runs of the Sensor that failed (kept).", 0),
+            ("Endpoint", "string", ".status.endpoint", "webhook: the path to POST to.", 1),
+        ),
+        root_validations=(ONE_TARGET,),
     ),
 )
 

@@ -7,6 +7,7 @@ that already exists returns `created=False`: deterministic names make "already e
 
 from __future__ import annotations
 
+import base64
 import datetime
 from collections.abc import Callable
 import json
@@ -129,6 +130,12 @@ class Kube:
 
     def get_job(self, namespace: str, name: str) -> dict:
         return self._call(f"get job {name}", self.batch.read_namespaced_job, name, namespace)
+
+    def get_secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
+        """The decoded value of `key` in Secret `name` (None when the key is absent); NotFound when the Secret is."""
+        secret = self._call(f"get secret {name}", self.core.read_namespaced_secret, name, namespace)
+        value = (secret.get("data") or {}).get(key)
+        return None if value is None else base64.b64decode(value)
 
     def list_pods(self, namespace: str, *, label_selector: str, field_selector: str | None = None,
                   limit: int | None = None) -> list[dict]:

@@ -5,11 +5,13 @@ Does not: compute anything (see `run`, `steps`, `stepcontract`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from kasset.api.asset import Materialization
+from kasset.api.conditions import Condition, find_condition
 from kasset.api.run import RunSpec, RunStatus
 from kasset.planning.graph import StepNode
 from kasset.planning.results import StepResult
@@ -86,6 +88,16 @@ class MaterializationUpdate:
 
     asset: str
     materialization: Materialization
+
+
+def warn_when_false(before: Sequence[Condition], after: Sequence[Condition], type_: str) -> tuple[PlanEvent, ...]:
+    """A Warning Event when condition `type_` turns False, or changes reason while False."""
+    old, new = find_condition(before, type_), find_condition(after, type_)
+    if new is None or new.status != "False":
+        return ()
+    if old is not None and (old.status, old.reason) == (new.status, new.reason):
+        return ()
+    return (PlanEvent("Warning", new.reason, new.message),)
 
 
 @dataclass(frozen=True)

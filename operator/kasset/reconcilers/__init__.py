@@ -11,5 +11,8 @@ from kasset.reconcilers.backfill import reconcile_backfill
 from kasset.reconcilers.job import reconcile_job
 from kasset.reconcilers.run import reconcile_run
 from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.schedule import reconcile_schedule
+from kasset.reconcilers.sensor import reconcile_sensor
 
-__all__ = ["Runtime", "reconcile_asset", "reconcile_backfill", "reconcile_job", "reconcile_run"]
+__all__ = ["Runtime", "reconcile_asset", "reconcile_backfill", "reconcile_job", "reconcile_run", "reconcile_schedule",
+           "reconcile_sensor"]

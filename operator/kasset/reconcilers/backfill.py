@@ -25,8 +25,8 @@ from kasset.planning.dag import Problem
 from kasset.planning.model import RunRequest
 from kasset.reconcilers.requests import run_manifest
 from kasset.reconcilers.runtime import Runtime
-from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_model_status
-from kasset.runtime.cache import Invalid, NamespaceCache
+from kasset.reconcilers.status import find_job, model_meta, valid_or_reported, write_model_status
+from kasset.runtime.cache import NamespaceCache
 
 log = logging.getLogger("kasset.backfill")
 #: Plans per reconcile: a name found taken (a Run the cache did not hold) reads it and plans again.
@@ -67,13 +67,7 @@ def cancel_unstarted_runs(rt: Runtime, ns: NamespaceCache, name: str) -> None:
 
 
 def _resolve(rt: Runtime, ns: NamespaceCache, backfill: Backfill) -> BackfillTargets | Problem:
-    job, job_problem = None, None
-    if backfill.spec.job_ref is not None:
-        found = ns.jobs.valid.get(backfill.spec.job_ref.name) or ns.jobs.invalid.get(backfill.spec.job_ref.name)
-        if isinstance(found, Invalid):
-            job_problem = describe_invalid(found.error)
-        else:
-            job = found
+    job, job_problem = find_job(ns, backfill.spec.job_ref)
     return resolve_backfill_targets(backfill, job=job, job_problem=job_problem, assets=ns, now=rt.clock())
 
 

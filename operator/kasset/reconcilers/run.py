@@ -30,6 +30,7 @@ from kasset.reconcilers.partitions import register_dynamic_keys, write_partition
 from kasset.reconcilers.requests import request_runs
 from kasset.reconcilers.runmetrics import observe_run_transitions
 from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.sensor import request_materialization_runs
 from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_status
 from kasset.runtime.cache import Invalid, NamespaceCache
 
@@ -53,6 +54,7 @@ def reconcile_run(rt: Runtime, namespace: str, name: str) -> float | None:
         write_partition_records(rt, ns, plan.partition_records)
         register_dynamic_keys(rt, ns, plan.partition_keys)
         _record_materializations(rt, ns, plan)
+        request_materialization_runs(rt, ns, run, plan)
         _record_check_results(rt, ns, plan)
         _request_runs(rt, ns, run, plan)
         try:

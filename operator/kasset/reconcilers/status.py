@@ -16,11 +16,13 @@ from kasset.api.base import API_VERSION, to_manifest
 from kasset.api.conditions import Condition, set_condition
 from kasset.k8s import Conflict
 from kasset.reconcilers.runtime import Runtime
+from kasset.runtime.cache import Invalid
 
 log = logging.getLogger("kasset.status")
 PUT = {"assets": "put_asset", "jobs": "put_job", "runs": "put_run", "partitionslices": "put_slice",
-       "backfills": "put_backfill"}
-KIND = {"assets": "Asset", "jobs": "Job", "runs": "Run", "partitionslices": "PartitionSlice", "backfills": "Backfill"}
+       "backfills": "put_backfill", "schedules": "put_schedule", "sensors": "put_sensor"}
+KIND = {"assets": "Asset", "jobs": "Job", "runs": "Run", "partitionslices": "PartitionSlice", "backfills": "Backfill",
+        "schedules": "Schedule", "sensors": "Sensor"}
 
 
 def write_status(rt: Runtime, plural: str, meta: dict[str, Any], current: dict, status: dict) -> bool:
@@ -78,6 +80,14 @@ def write_invalid_status(rt: Runtime, plural: str, raw: dict, exc: ValidationErr
                      raw.get("status") or {}, status)
     except Conflict:
         pass
+
+
+def find_job(ns, ref) -> tuple[Any, str | None]:
+    """(the Job `ref` names, None), (None, why it is invalid), or (None, None) when there is no ref or no Job."""
+    found = (ns.jobs.valid.get(ref.name) or ns.jobs.invalid.get(ref.name)) if ref is not None else None
+    if isinstance(found, Invalid):  # kept aside: the models rejected its spec
+        return None, describe_invalid(found.error)
+    return found, None
 
 
 def valid_or_reported(rt: Runtime, plural: str, kind, name: str, *, outcome: str):

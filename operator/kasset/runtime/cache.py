@@ -7,6 +7,9 @@ the indexes the reconcilers need (client-go's indexer, per namespace):
     jobs          name -> Job               runs_by_job    Job name ('' for Runs without one) -> Run names
     runs          name -> Run               step_jobs      Run name -> {Job name: the Job's slim dict}
     backfills     name -> Backfill          runs_by_backfill  label kasset.dev/backfill -> Run names
+    schedules     name -> Schedule          runs_by_schedule  label kasset.dev/schedule -> Run names
+    sensors       name -> Sensor            runs_by_sensor    label kasset.dev/sensor -> Run names
+                                            sensors_by_asset  asset name -> Sensors watching its materializations
 
 Objects whose spec the models reject are kept aside with their error (their reconciler reports it). A
 `NamespaceCache` is the planners' `AssetCatalog`. Every accessor takes the lock and returns immutable values
@@ -27,7 +30,9 @@ from pydantic import BaseModel, ValidationError
 
 from kasset.api.asset import Asset
 from kasset.api.backfill import Backfill
-from kasset.api.contract import LABEL_BACKFILL
+from kasset.api.schedule import Schedule
+from kasset.api.sensor import Sensor
+from kasset.api.contract import LABEL_BACKFILL, LABEL_SCHEDULE, LABEL_SENSOR
 from kasset.api.job import Job
 from kasset.api.partitionslice import PartitionRecord
 from kasset.api.run import Run
@@ -105,6 +110,8 @@ class NamespaceCache:
         self.jobs: Kind[Job] = Kind(Job)
         self.runs: Kind[Run] = Kind(Run)
         self.backfills: Kind[Backfill] = Kind(Backfill)
+        self.schedules: Kind[Schedule] = Kind(Schedule)
+        self.sensors: Kind[Sensor] = Kind(Sensor)
         self._facts: dict[str, AssetFacts] = {}
         self._dependants: dict[str, set[str]] = {}
         self._jobs_by_asset: dict[str, set[str]] = {}
@@ -113,6 +120,10 @@ class NamespaceCache:
         self._waiting_runs: set[str] = set()
         self._runs_by_backfill: dict[str, set[str]] = {}
         self._waiting_backfills: set[str] = set()
+        self._runs_by_schedule: dict[str, set[str]] = {}
+        self._waiting_schedules: set[str] = set()
+        self._runs_by_sensor: dict[str, set[str]] = {}
+        self._sensors_by_asset: dict[str, set[str]] = {}
         self._slices: dict[str, dict] = {}
         self._dynamic_targets: dict[str, set[str]] = {}
         self._records: dict[str, dict[str, tuple[str, PartitionRecord]]] = {}
@@ -195,6 +206,44 @@ class NamespaceCache:
         with self._lock:
             names = list(self._runs_by_backfill.get(sanitize_label_value(backfill), ()))
             return [run for name in names if (run := self.runs.valid.get(name)) is not None]
+
+    def runs_of_schedule(self, schedule: str) -> list[Run]:
+        """The Runs labelled with Schedule `schedule`."""
+        with self._lock:
+            names = list(self._runs_by_schedule.get(sanitize_label_value(schedule), ()))
+            return [run for name in names if (run := self.runs.valid.get(name)) is not None]
+
+    def waiting_schedules(self) -> tuple[str, ...]:
+        """Schedules whose target did not resolve: looked at again when a Job or an Asset changes."""
+        with self._lock:
+            return tuple(sorted(self._waiting_schedules))
+
+    def mark_schedule_waiting(self, schedule: str, waiting: bool) -> None:
+        with self._lock:
+            if waiting:
+                self._waiting_schedules.add(schedule)
+            else:
+                self._waiting_schedules.discard(schedule)
+
+    def schedule_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self.schedules.versions)
+
+    def runs_of_sensor(self, sensor: str) -> list[Run]:
+        """The Runs labelled with Sensor `sensor`."""
+        with self._lock:
+            names = list(self._runs_by_sensor.get(sanitize_label_value(sensor), ()))
+            return [run for name in names if (run := self.runs.valid.get(name)) is not None]
+
+    def sensors_watching(self, asset: str) -> list[Sensor]:
+        """The valid Sensors whose assetMaterialized source names `asset`."""
+        with self._lock:
+            names = sorted(self._sensors_by_asset.get(asset, ()))
+            return [sensor for name in names if (sensor := self.sensors.valid.get(name)) is not None]
+
+    def sensor_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self.sensors.versions)
 
     def has_run(self, name: str) -> bool:
         """Whether a Run of that name exists (valid or not)."""
@@ -290,6 +339,8 @@ class NamespaceCache:
                 return False
             self._reindex(self._runs_by_job, change, _job_of)
             self._reindex(self._runs_by_backfill, change, _backfill_label_of)
+            self._reindex(self._runs_by_schedule, change, _schedule_label_of)
+            self._reindex(self._runs_by_sensor, change, _sensor_label_of)
             return True
 
     def delete_run(self, name: str) -> None:
@@ -297,6 +348,8 @@ class NamespaceCache:
             old = self.runs.pop(name)
             self._reindex(self._runs_by_job, (old, None), _job_of, name=name)
             self._reindex(self._runs_by_backfill, (old, None), _backfill_label_of, name=name)
+            self._reindex(self._runs_by_schedule, (old, None), _schedule_label_of, name=name)
+            self._reindex(self._runs_by_sensor, (old, None), _sensor_label_of, name=name)
             self._waiting_runs.discard(name)
 
     def put_backfill(self, raw: dict) -> bool:
@@ -307,6 +360,28 @@ class NamespaceCache:
         with self._lock:
             self.backfills.pop(name)
             self._waiting_backfills.discard(name)
+
+    def put_schedule(self, raw: dict) -> bool:
+        with self._lock:
+            return self.schedules.put(raw) is not None
+
+    def delete_schedule(self, name: str) -> None:
+        with self._lock:
+            self.schedules.pop(name)
+            self._waiting_schedules.discard(name)
+
+    def put_sensor(self, raw: dict) -> bool:
+        with self._lock:
+            change = self.sensors.put(raw)
+            if change is None:
+                return False
+            self._reindex(self._sensors_by_asset, change, _watched_assets)
+            return True
+
+    def delete_sensor(self, name: str) -> None:
+        with self._lock:
+            old = self.sensors.pop(name)
+            self._reindex(self._sensors_by_asset, (old, None), _watched_assets, name=name)
 
     def put_step_job(self, run: str, raw: dict) -> bool:
         """Store a step Job; True when what the Run reconciler reads of it changed (it is new, or its
@@ -428,6 +503,21 @@ def _job_of(run: Run) -> Iterable[str]:
 def _backfill_label_of(run: Run) -> Iterable[str]:
     label = run.metadata.labels.get(LABEL_BACKFILL)
     return (label,) if label else ()
+
+
+def _schedule_label_of(run: Run) -> Iterable[str]:
+    label = run.metadata.labels.get(LABEL_SCHEDULE)
+    return (label,) if label else ()
+
+
+def _sensor_label_of(run: Run) -> Iterable[str]:
+    label = run.metadata.labels.get(LABEL_SENSOR)
+    return (label,) if label else ()
+
+
+def _watched_assets(sensor: Sensor) -> Iterable[str]:
+    source = sensor.spec.asset_materialized
+    return source.assets if source is not None else ()
 
 
 class Cache:

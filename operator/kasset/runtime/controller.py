@@ -1,9 +1,10 @@
 """The controller: informers feed the cache, each change enqueues the keys it affects, and a bounded pool of
 worker threads reconciles them one key at a time.
 
-    informers (assets, jobs, runs, backfills, step Jobs, slices) ──> cache ──> queue ──> workers ──> reconcilers
-                                                                       ^                                  │
-                                                                       └──── writes (through the API) ────┘
+    informers (assets, jobs, runs, backfills, schedules, sensors,
+               step Jobs, slices) ──> cache ──> queue ──> workers ──> reconcilers
+                                        ^                                  │
+                                        └──── writes (through the API) ────┘
 
 With leader election, every replica runs its informers (a warm standby whose queue fills, deduplicated, while
 it waits) and only the Lease holder starts the workers; metrics and the /healthz and /readyz endpoints are
@@ -12,7 +13,7 @@ served from the start.
 `start()` returns once every informer has listed its resource and is watching ("ready" means exactly that);
 `stop()` shuts the queue, closes the watches and joins the workers, within seconds. A slow safety-net timer
 re-enqueues unfinished Runs and Backfills (and gone Backfills with unstarted Runs), so a missed event costs a
-delay, never a Run.
+delay, never a Run. A Schedule asks to be reconciled again at its next tick (the queue's delayed add).
 
 Does not: know kopf (the handlers module hosts it) or decide anything.
 """
@@ -33,8 +34,18 @@ from kasset.k8s.lease import Leases
 from kasset.metrics import Metrics
 from kasset.planning.backfill import backfill_of
 from kasset.planning.run import is_run_finished
-from kasset.reconcilers import reconcile_asset, reconcile_backfill, reconcile_job, reconcile_run
+from kasset.planning.schedule import schedule_of
+from kasset.planning.sensor import sensor_of
+from kasset.reconcilers import (
+    reconcile_asset,
+    reconcile_backfill,
+    reconcile_job,
+    reconcile_run,
+    reconcile_schedule,
+    reconcile_sensor,
+)
 from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.webhook import Webhooks
 from kasset.runtime.cache import Cache, slim
 from kasset.runtime.leader import LeaderElector
 from kasset.runtime.server import OperatorServer
@@ -42,7 +53,8 @@ from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
 log = logging.getLogger("kasset.controller")
-RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run, "Backfill": reconcile_backfill}
+RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run, "Backfill": reconcile_backfill,
+               "Schedule": reconcile_schedule, "Sensor": reconcile_sensor}
 
 
 class NamespaceScope:
@@ -76,6 +88,8 @@ class Controller:
         self.server = None if not settings.metrics_port else OperatorServer(
             registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
             host=settings.metrics_bind_address)
+        if self.server is not None:
+            self.server.post_routes["/sensors/"] = Webhooks(self.rt, ready=self.ready).serve
         self.elector = self._elector() if settings.leader_elect else None
         self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
                          for i in range(settings.workers)]
@@ -99,6 +113,8 @@ class Controller:
                      label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}", **counted),
             Informer(api, Resource(GROUP, VERSION, "partitionslices"), self._on_slice, **counted),
             Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, **counted),
+            Informer(api, Resource(GROUP, VERSION, "schedules"), self._on_schedule, **counted),
+            Informer(api, Resource(GROUP, VERSION, "sensors"), self._on_sensor, **counted),
         ]
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -174,6 +190,7 @@ class Controller:
         if kind != "MODIFIED":  # dependants' facts may blame its absence (or rely on its presence)
             self.rt.enqueue("Asset", namespace, ns.dependants(name))
         self.rt.enqueue("Backfill", namespace, ns.waiting_backfills())  # e.g. partitions were added
+        self.rt.enqueue("Schedule", namespace, ns.waiting_schedules())
 
     def _on_job(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
@@ -190,6 +207,7 @@ class Controller:
         if kind != "MODIFIED" or before is None or _generation(before) != generation:
             self.rt.enqueue("Run", namespace, ns.unfinished_runs_of(name))
             self.rt.enqueue("Backfill", namespace, ns.waiting_backfills())
+            self.rt.enqueue("Schedule", namespace, ns.waiting_schedules())
 
     def _on_run(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
@@ -202,19 +220,48 @@ class Controller:
             job = (raw.get("spec") or {}).get("jobRef", {}).get("name")
             if job:  # a slot under maxConcurrentRuns may have opened
                 self.rt.enqueue("Run", namespace, ns.runs_waiting_for_a_slot(job))
-            self._wake_backfill(namespace, before)
+            self._wake_creators(namespace, before)
             return
         if ns.put_run(raw):
             self.rt.queue.add(("Run", namespace, name))
             after = ns.runs.valid.get(name)
             if before is None or after is None or is_run_finished(before) != is_run_finished(after):
-                self._wake_backfill(namespace, after or before)
+                self._wake_creators(namespace, after or before)
 
-    def _wake_backfill(self, namespace: str, run) -> None:
-        """A Run of a Backfill appeared, finished or went: a slot of that Backfill may have opened."""
-        backfill = backfill_of(run) if run is not None else None
-        if backfill is not None:
+    def _wake_creators(self, namespace: str, run) -> None:
+        """A Run of a Backfill or Schedule appeared, finished or went: a slot may have opened, and the
+        Schedule's active Runs and history changed."""
+        if run is None:
+            return
+        if (backfill := backfill_of(run)) is not None:
             self.rt.queue.add(("Backfill", namespace, backfill))
+        ns = self.rt.cache.namespace(namespace)
+        creators = (("Schedule", schedule_of(run), ns.schedules), ("Sensor", sensor_of(run), ns.sensors))
+        for kind, name, cached in creators:
+            if name is not None and name in cached.versions:
+                self.rt.queue.add((kind, namespace, name))
+
+    def _on_sensor(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_sensor(name)  # its Runs stay (history)
+            return
+        if ns.put_sensor(raw):
+            self.rt.queue.add(("Sensor", namespace, name))
+
+    def _on_schedule(self, kind: str, raw: dict) -> None:
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_schedule(name)  # its Runs stay (history); the queued key finds it gone
+            return
+        if ns.put_schedule(raw):
+            self.rt.queue.add(("Schedule", namespace, name))
 
     def _on_backfill(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
@@ -291,6 +338,8 @@ class Controller:
             for ns in self.rt.cache.namespaces():
                 self.rt.enqueue("Run", ns.name, ns.unfinished_runs())
                 self.rt.enqueue("Backfill", ns.name, ns.unfinished_backfills() + ns.orphaned_backfills())
+                self.rt.enqueue("Schedule", ns.name, ns.schedule_names())
+                self.rt.enqueue("Sensor", ns.name, ns.sensor_names())
 
 
 def _generation(obj) -> int | None:

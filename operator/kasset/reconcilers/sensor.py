@@ -1,0 +1,103 @@
+"""Sensors: create the Run of each event, and reconcile a Sensor's status.
+
+- `request_materialization_runs` is called by the Run reconciler after it recorded a plan's materializations
+  and before it writes the Run's status: every Sensor watching an asset gets one Run per materialization
+  (cache index `sensors_by_asset`, O(1) per event). Until that status write lands, every reconcile plans the
+  same materializations again and asks for the same Runs (409: already created), so a crash loses no event and
+  duplicates none.
+- `create_event_run` is shared with the webhook endpoint: create the Run (409 reads it), store it in the cache,
+  queue it and the Sensor.
+- `reconcile_sensor` writes status (counts and recent Runs from the cache, index `runs_by_sensor`) and the
+  Ready condition.
+
+Does not: turn events into requests (see `kasset.planning.sensor`) or serve HTTP (see `kasset.runtime.webhooks`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kasset.api.base import API_VERSION
+from kasset.api.contract import READY
+from kasset.api.run import Run
+from kasset.api.sensor import Sensor
+from kasset.k8s import NotFound
+from kasset.planning.dag import Problem
+from kasset.planning.model import RunPlan, RunRequest, warn_when_false
+from kasset.planning.sensor import Event, build_run_request, materialization_events, plan_sensor_status
+from kasset.planning.templates import TemplateError
+from kasset.reconcilers.requests import run_manifest
+from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.status import model_meta, valid_or_reported, write_model_status
+from kasset.runtime.cache import NamespaceCache
+
+log = logging.getLogger("kasset.sensor")
+
+
+def webhook_path(namespace: str, name: str) -> str:
+    return f"/sensors/{namespace}/{name}"
+
+
+def reconcile_sensor(rt: Runtime, namespace: str, name: str) -> float | None:
+    ns = rt.cache.namespace(namespace)
+    sensor = valid_or_reported(rt, "sensors", ns.sensors, name, outcome=READY)
+    if sensor is None or sensor.metadata.deletion_timestamp is not None:
+        return None
+    endpoint = webhook_path(namespace, name) if sensor.spec.webhook is not None else None
+    status = plan_sensor_status(sensor, runs=ns.runs_of_sensor(name), now=rt.clock(), problem=_problem(ns, sensor),
+                                endpoint=endpoint)
+    if write_model_status(rt, "sensors", sensor, status):
+        for event in warn_when_false(sensor.status.conditions, status.conditions, READY):
+            emit(rt, sensor, event.type, event.reason, event.message)
+    return None
+
+
+def _problem(ns: NamespaceCache, sensor: Sensor) -> Problem | None:
+    if sensor.spec.job_ref is not None and sensor.spec.job_ref.name not in ns.jobs.versions:
+        return Problem("JobNotFound", f"spec.jobRef: Job {sensor.spec.job_ref.name} not found")
+    return None
+
+
+def request_materialization_runs(rt: Runtime, ns: NamespaceCache, run: Run, plan: RunPlan) -> None:
+    """One Run per (Sensor watching the asset, materialization recorded by `plan`)."""
+    for asset, event in materialization_events(run, plan, ns.assets.valid):
+        for sensor in ns.sensors_watching(asset):
+            if sensor.spec.suspend:
+                continue
+            try:
+                request_event_run(rt, ns, sensor, event)
+            except TemplateError:
+                continue  # the Sensor's Warning Event names the field; the Run's own progress goes on
+
+
+def request_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, event: Event) -> tuple[Run | None, bool]:
+    """Create the Run of `event`: (the Run, True when this call created it). (None, False) when the templates
+    do not render (a Warning Event on the Sensor says why). Raises TemplateError for the webhook to answer."""
+    try:
+        request = build_run_request(sensor, event)
+    except TemplateError as exc:
+        emit(rt, sensor, "Warning", "EventRefused", f"event {event.key}: {exc}")
+        raise
+    return create_event_run(rt, ns, sensor, request)
+
+
+def create_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, request: RunRequest) -> tuple[Run | None, bool]:
+    created, ok = rt.kube.create("runs", ns.name, run_manifest(request))
+    if not ok:
+        try:
+            created = rt.kube.get("runs", ns.name, request.name)
+        except NotFound:
+            return None, False
+    ns.put_run(created)
+    rt.queue.add(("Run", ns.name, request.name))
+    rt.queue.add(("Sensor", ns.name, sensor.metadata.name))
+    if ok:
+        log.info("Created Run %s/%s for Sensor %s (%s)", ns.name, request.name, sensor.metadata.name,
+                 request.spec.run_key)
+        emit(rt, sensor, "Normal", "CreatedRun", f"created Run {request.name} for {request.spec.run_key}")
+    return ns.runs.valid.get(request.name), ok
+
+
+def emit(rt: Runtime, sensor: Sensor, type_: str, reason: str, message: str) -> None:
+    manifest = {"apiVersion": API_VERSION, "kind": "Sensor", "metadata": model_meta(sensor)}
+    rt.kube.emit_event(manifest, type_=type_, reason=reason, message=message)
