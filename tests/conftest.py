@@ -92,11 +92,14 @@ def kwok_operator(cluster: ClusterInfo, crds, tmp_path_factory):
     """The operator for the integration tier: watches `it-*` namespaces, step pods on kwok nodes. Missing
     references fail a Run after 3 s instead of 60 (the tests create objects in order); 3 finished Runs without
     a Job are kept per namespace (no test of this tier reads an older one). Its metrics port is
-    `kwok_operator.env["KASSET_METRICS_PORT"]`, on 127.0.0.1."""
+    `kwok_operator.env["KASSET_METRICS_PORT"]`, on 127.0.0.1, which is also the URL container Sensors' sources
+    are given (their pods on kwok nodes never run)."""
+    port = free_port()
     yield from _operator(cluster, tmp_path_factory, pattern="it-*", node_kind="kwok",
                          env={"KASSET_MISSING_REFERENCE_GRACE_SECONDS": str(MISSING_REFERENCE_GRACE_SECONDS),
                               "KASSET_SUCCESSFUL_RUNS_HISTORY_LIMIT": "3",
-                              "KASSET_METRICS_PORT": str(free_port()), "KASSET_METRICS_BIND_ADDRESS": "127.0.0.1"})
+                              "KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "127.0.0.1",
+                              "KASSET_SENSOR_BASE_URL": f"http://127.0.0.1:{port}"})
 
 
 @pytest.fixture(scope="session")

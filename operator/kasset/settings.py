@@ -89,3 +89,9 @@ class Settings(BaseSettings):
         default=120.0,
         description="How long start-up waits for the first list of every watched resource before giving up.",
     )
+    sensor_base_url: str | None = Field(
+        default=None,
+        description="The URL at which source pods reach the operator's port (e.g. `http://kasset.kasset.svc:8080`, "
+        "which the chart sets); a container Sensor's source POSTs to `<this>/sensors/<namespace>/<name>`. Unset: "
+        "container Sensors are not Ready (reason NoSensorURL).",
+    )

@@ -116,26 +116,6 @@ def test_an_eager_monthly_asset_runs_its_month_once_every_day_is_materialized(ka
     assert len(_monthly_runs(kasset)) == 1  # the month's record now matches what it read: no second Run
 
 
-def test_the_month_runs_when_its_last_day_to_finish_is_not_the_last_to_start(kasset):
-    """The day that completes the month started first: the materialization the daily asset holds (the latest
-    started) does not change with that record, yet the month must run."""
-    slow = daily(container=kwok_container(result={"dataVersion": "v1"}, delay="30s"))
-    kasset.create(slow, monthly(automation="Eager"), job("days", selection={"assets": ["events"]},
-                                                         successfulRunsHistoryLimit=100))
-    june = [f"2021-06-{day:02d}" for day in range(1, 31)]
-    kasset.create(run("day-2021-06-30", job_ref="days", partition="2021-06-30"))
-    wait_for(lambda: kasset.step_jobs("day-2021-06-30") or None, timeout=30, what="the slow day's step Job")
-    fast = {"spec": {"container": kwok_container(result={"dataVersion": "v1"})}}
-    kasset.custom.patch_namespaced_custom_object(GROUP, VERSION, kasset.namespace, "assets", "events", fast)
-    kasset.create(*(run(f"day-{key}", job_ref="days", partition=key) for key in june[:-1]))
-    for key in june[:-1]:
-        kasset.wait_run(f"day-{key}")
-    assert kasset.condition("runs", "day-2021-06-30", "Succeeded")["status"] == "Unknown"  # still running
-    kasset.wait_run("day-2021-06-30")
-    (eager,) = wait_for(lambda: _monthly_runs(kasset) or None, timeout=60, what="the eager Run of June")
-    assert eager["spec"]["partition"] == "2021-06-01"
-
-
 def _monthly_runs(kasset: Kasset) -> list[dict]:
     runs = kasset.custom.list_namespaced_custom_object(GROUP, VERSION, kasset.namespace, "runs")["items"]
     return [r for r in runs if (r["spec"].get("selection") or {}).get("assets") == ["report"]]

@@ -5,26 +5,18 @@ calls get a 4xx naming the problem; and an operator killed during a burst of 200
 
 from __future__ import annotations
 
-import base64
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from kubernetes import client
 
 from support.clusterinfo import wait_for
 from support.kasset import Kasset, asset, backfill, job, kwok_container, sensor
 from support.operator import OperatorProcess
 from support.runwatch import RunTally
-from support.webhook import post, post_until_accepted
+from support.webhook import TOKEN, post, post_until_accepted, token_secret
 
 DAILY = {"dimensions": [{"name": "day", "timeWindow": {"cadence": "Daily", "start": "2021-01-01"}}]}
-TOKEN = "s3cr3t-token"
-
-
-def token_secret(cluster, namespace: str) -> None:
-    client.CoreV1Api(cluster.api).create_namespaced_secret(namespace, {
-        "metadata": {"name": "hook-token"}, "data": {"token": base64.b64encode(TOKEN.encode()).decode()}})
 
 
 def webhook_sensor(name: str = "hook", **spec) -> dict:

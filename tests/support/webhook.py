@@ -1,12 +1,24 @@
 """Post events to a Sensor's webhook on an operator's port, as a source would: JSON body, bearer token, event id
-header; `post_until_accepted` retries (bounded) while the operator is down or answers 503."""
+header (with the token of `token_secret`); `post_until_accepted` retries (bounded) while the operator is down or answers 503."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.error
 import urllib.request
+
+from kubernetes import client
+
+#: The token of the Secret `token_secret` creates.
+TOKEN = "s3cr3t-token"
+
+
+def token_secret(cluster, namespace: str, name: str = "hook-token") -> None:
+    """A Secret holding TOKEN under key `token`, as a Sensor's tokenSecretRef names it."""
+    client.CoreV1Api(cluster.api).create_namespaced_secret(namespace, {
+        "metadata": {"name": name}, "data": {"token": base64.b64encode(TOKEN.encode()).decode()}})
 
 
 def post(port: int, namespace: str, sensor: str, body, *, token: str | None, event_id: str | None = None,

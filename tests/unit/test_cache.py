@@ -91,3 +91,20 @@ def test_a_gone_backfill_with_unstarted_runs_is_found_for_the_safety_net():
     assert ns.orphaned_backfills() == ["may"]
     ns.put_backfill(a_backfill("may"))
     assert ns.orphaned_backfills() == [] and ns.unfinished_backfills() == ["may"]
+
+
+def test_record_readers_are_the_eager_partitioned_dependants_only():
+    """A change of an asset's partition records concerns the Eager partitioned assets planning from them (a
+    month whose last day to finish was not the last to start), not its other dependants."""
+    ns = NamespaceCache("ns", threading.RLock())
+    daily = {"dimensions": [{"name": "day", "timeWindow": {"cadence": "Daily", "start": "2021-01-01"}}]}
+    monthly = {"dimensions": [{"name": "month", "timeWindow": {"cadence": "Monthly", "start": "2021-01-01"}}]}
+    ns.put_asset(asset("events", "1") | {"spec": {"container": {"image": "x"}, "partitions": daily}})
+    for name, spec in [("report", {"automation": "Eager", "partitions": monthly}),
+                       ("manual-report", {"partitions": monthly}),
+                       ("eager-unpartitioned", {"automation": "Eager"})]:
+        body = asset(name, "2", "events")
+        body["spec"] |= spec
+        ns.put_asset(body)
+    assert ns.dependants("events") == ("eager-unpartitioned", "manual-report", "report")
+    assert ns.record_readers("events") == ("report",)

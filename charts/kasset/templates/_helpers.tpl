@@ -39,6 +39,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s-leader" (include "kasset.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* Where container Sensors' sources POST events: the value, or the Service's cluster DNS name. */}}
+{{- define "kasset.sensorBaseURL" -}}
+{{- default (printf "http://%s.%s.svc:%v" (include "kasset.fullname" .) .Release.Namespace .Values.metrics.port) .Values.sensors.baseURL -}}
+{{- end -}}
+
 {{/* What the operator may do with the resources it serves (namespace-scoped rules). */}}
 {{- define "kasset.operatorRules" -}}
 - apiGroups: [kasset.dev]
@@ -53,6 +58,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list]
+# container Sensors' sources: one Deployment per Sensor, watched by label
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, create, update, delete]
 # a webhook Sensor's token: read by name (spec.webhook.tokenSecretRef), never listed or watched
 - apiGroups: [""]
   resources: [secrets]

@@ -24,6 +24,8 @@ LABEL_BACKFILL = "kasset.dev/backfill"
 LABEL_SCHEDULE = "kasset.dev/schedule"
 LABEL_SENSOR = "kasset.dev/sensor"
 LABEL_CHECK = "kasset.dev/check"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+COMPONENT_SENSOR_SOURCE = "sensor-source"  # a container Sensor's source Deployment and its pods
 
 # -- annotations ---------------------------------------------------------------------------------------------
 ANNOTATION_RUN = "kasset.dev/run"
@@ -32,12 +34,14 @@ ANNOTATION_ASSET = "kasset.dev/asset"
 ANNOTATION_PARTITION = "kasset.dev/partition"
 ANNOTATION_BACKFILL_PARTITIONS = "kasset.dev/backfill-partitions"  # a Backfill's Run: its batch (key or first...last)
 ANNOTATION_SCHEDULE_TICK = "kasset.dev/schedule-tick"  # a Schedule's Run: its tick (RFC 3339, UTC)
+ANNOTATION_SOURCE_HASH = "kasset.dev/source-hash"  # a source Deployment: hash of the spec the operator wrote
 ANNOTATION_BACKFILL_RERUN = "kasset.dev/backfill-rerun"  # a Backfill's Run: spec.rerunFailed when it was created
 
 # -- condition types -----------------------------------------------------------------------------------------
 SUCCEEDED = "Succeeded"            # Run: True, False, or Unknown while it runs
 READY = "Ready"                    # Job: its steps resolve to a DAG
 MATERIALIZED = "Materialized"      # Asset
+SOURCE_AVAILABLE = "SourceAvailable"  # Sensor with a container source: its Deployment is Available
 STALE = "Stale"                    # Asset
 DEPENDENCIES_RESOLVED = "DependenciesResolved"  # Asset
 CHECKS_PASSED = "ChecksPassed"    # Asset: every declared check passed on its last run

@@ -3,7 +3,11 @@
 One source per Sensor:
 - `assetMaterialized`: every materialization of the named assets, every partition (never only the latest);
 - `webhook`: an HTTP POST to the operator's port at `/sensors/<namespace>/<name>`, with a bearer token from a
-  Secret; the event id comes from a header (or a body field).
+  Secret; the event id comes from a header (or a body field);
+- `container`: a long-running source container the operator runs for the Sensor (a one-replica Deployment
+  `<sensor>-source`, like Argo Events' EventSource) that POSTs each event to that same endpoint, with the URL and
+  token it is given as KASSET_SENSOR_URL and KASSET_SENSOR_TOKEN. The project ships an SQS source
+  (`sources/sqs`); any container that makes one HTTP POST per event is a source.
 
 Every event becomes one Run whose name derives from the event (`runKey`), so one event never makes two Runs,
 whatever retries or restarts happen. `params` and `partition` are templates over the event's plain JSON
@@ -20,7 +24,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from kasset.api.base import API_VERSION, KassetModel, MicroTimestamp, ObjectMeta, ObjectName, Timestamp
-from kasset.api.common import AssetSelection
+from kasset.api.common import AssetSelection, Container, Volume, MAX_VOLUMES
 from kasset.api.conditions import Condition
 from kasset.api.run import JobRef
 
@@ -65,6 +69,22 @@ class WebhookSource(KassetModel):
     )
 
 
+class ContainerSource(Container):
+    """A source container: the operator runs it as the one-replica Deployment `<sensor>-source` (restricted
+    security context, the operator's step node selector and tolerations) with KASSET_SENSOR_URL and
+    KASSET_SENSOR_TOKEN set. It POSTs each event as a JSON object with its id in the `X-Event-Id` header; a
+    2xx answer means the event's Run exists (201 created, 200 a duplicate)."""
+
+    token_secret_ref: SecretKeyRef = Field(
+        description="The Secret key holding the token: given to the container as KASSET_SENSOR_TOKEN (a "
+        "secretKeyRef, never copied) and checked on every POST."
+    )
+    volumes: list[Volume] | None = Field(
+        default=None, description="Pod volumes the container mounts, passed through unchanged.",
+        max_length=MAX_VOLUMES,
+    )
+
+
 class SensorSpec(KassetModel):
     """Where events come from, and the Run each one becomes."""
 
@@ -74,6 +94,11 @@ class SensorSpec(KassetModel):
     webhook: WebhookSource | None = Field(
         default=None, description="Events: HTTP POSTs to the operator. Exactly one source must be set."
     )
+    container: ContainerSource | None = Field(
+        default=None,
+        description="Events: POSTs from a source container the operator runs (e.g. the SQS source). Exactly "
+        "one source must be set.",
+    )
     job_ref: JobRef | None = Field(default=None, description="The Job to run; exactly one of jobRef and selection.")
     selection: AssetSelection | None = Field(
         default=None, description="The assets to materialize; exactly one of jobRef and selection."
@@ -82,7 +107,7 @@ class SensorSpec(KassetModel):
         default_factory=dict,
         description="Params of every Run; string values are templates over the event. assetMaterialized: "
         "{{ asset }}, {{ partition }}, {{ run }}, {{ dataVersion }}, {{ time }}, {{ metadata.<key> }}. webhook: "
-        "{{ body.<path> }}, {{ eventId }}.",
+        "{{ body.<path> }}, {{ eventId }} (webhook and container).",
     )
     partition: str | None = Field(
         default=None,
@@ -93,8 +118,8 @@ class SensorSpec(KassetModel):
 
     @model_validator(mode="after")
     def one_source_and_target(self) -> SensorSpec:
-        if (self.asset_materialized is None) == (self.webhook is None):
-            raise ValueError("exactly one source (assetMaterialized or webhook) must be set")
+        if sum(source is not None for source in (self.asset_materialized, self.webhook, self.container)) != 1:
+            raise ValueError("exactly one source (assetMaterialized, webhook or container) must be set")
         if (self.job_ref is None) == (self.selection is None):
             raise ValueError("exactly one of jobRef and selection must be set")
         return self
@@ -117,7 +142,8 @@ class SensorStatus(KassetModel):
     conditions: list[Condition] = Field(
         default_factory=list,
         description="Ready: True while events become Runs (reason Listening) or are refused (Suspended); False "
-        "when the spec does not resolve (InvalidSpec, JobNotFound, SecretNotFound).",
+        "when the spec does not resolve (InvalidSpec, JobNotFound, NoSensorURL). SourceAvailable (container "
+        "sources): the source Deployment's Available condition.",
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
@@ -130,7 +156,11 @@ class SensorStatus(KassetModel):
     succeeded: int = Field(default=0, description="Runs of the Sensor that succeeded (still kept).", ge=0)
     failed: int = Field(default=0, description="Runs of the Sensor that failed (still kept).", ge=0)
     endpoint: str | None = Field(
-        default=None, description="webhook: the path to POST to on the operator's port.", max_length=512
+        default=None, description="webhook and container: the path to POST to on the operator's port.",
+        max_length=512,
+    )
+    source: str | None = Field(
+        default=None, description="container: the name of the source Deployment.", max_length=253
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kasset.api.base import API_VERSION, to_manifest
+from kasset.api.common import Container
 from kasset.api.run import Run
 from kasset.builders.env import build_contract_env
 from kasset.builders.labels import build_step_annotations, build_step_labels
@@ -70,13 +71,14 @@ def build_step_job(launch: StepLaunch, *, run: Run, settings: BuildSettings = Bu
     }
 
 
-def build_owner_reference(run: Run) -> dict[str, Any]:
-    """The controller owner reference to the Run (foreground deletion waits for its Jobs)."""
+def build_owner_reference(owner: Any, kind: str = "Run") -> dict[str, Any]:
+    """The controller owner reference to a Kasset object (a Run for its Jobs, a Sensor for its source);
+    foreground deletion waits for what it owns."""
     return {
         "apiVersion": API_VERSION,
-        "kind": "Run",
-        "name": run.metadata.name,
-        "uid": run.metadata.uid,
+        "kind": kind,
+        "name": owner.metadata.name,
+        "uid": owner.metadata.uid,
         "controller": True,
         "blockOwnerDeletion": True,
     }
@@ -120,7 +122,7 @@ def build_pod_spec(launch: StepLaunch, *, settings: BuildSettings) -> dict[str, 
         "restartPolicy": "Never",
         "enableServiceLinks": False,
         "automountServiceAccountToken": container.service_account_name is not None,
-        "securityContext": _pod_security_context(settings),
+        "securityContext": pod_security_context(settings),
         "containers": [build_container(launch)],
     }
     if container.service_account_name is not None:
@@ -136,15 +138,20 @@ def build_pod_spec(launch: StepLaunch, *, settings: BuildSettings) -> dict[str, 
 
 def build_container(launch: StepLaunch) -> dict[str, Any]:
     """The step container: the user's image and command, the contract env first, then the user's env."""
-    spec = launch.node.container
-    container: dict[str, Any] = {"name": CONTAINER_NAME, "image": spec.image}
+    return build_user_container(launch.node.container, name=CONTAINER_NAME, env=build_contract_env(launch.contract))
+
+
+def build_user_container(spec: Container, *, name: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+    """A user's container (step or Sensor source) under the restricted profile: `env` (the operator's) first,
+    then the user's own variables."""
+    container: dict[str, Any] = {"name": name, "image": spec.image}
     if spec.image_pull_policy is not None:
         container["imagePullPolicy"] = spec.image_pull_policy
     if spec.command is not None:
         container["command"] = list(spec.command)
     if spec.args is not None:
         container["args"] = list(spec.args)
-    container["env"] = build_contract_env(launch.contract) + [to_manifest(var) for var in spec.env or ()]
+    container["env"] = env + [to_manifest(var) for var in spec.env or ()]
     if spec.env_from:
         container["envFrom"] = [dict(source) for source in spec.env_from]
     if spec.resources is not None:
@@ -161,7 +168,7 @@ def build_container(launch: StepLaunch) -> dict[str, Any]:
     return container
 
 
-def _pod_security_context(settings: BuildSettings) -> dict[str, Any]:
+def pod_security_context(settings: BuildSettings) -> dict[str, Any]:
     security: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": dict(RUNTIME_DEFAULT)}
     ids = {"runAsUser": settings.run_as_user, "runAsGroup": settings.run_as_group, "fsGroup": settings.fs_group}
     security.update({key: value for key, value in ids.items() if value is not None})

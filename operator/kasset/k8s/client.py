@@ -47,6 +47,7 @@ class Kube:
         self.custom = client.CustomObjectsApi(api)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -130,6 +131,32 @@ class Kube:
 
     def get_job(self, namespace: str, name: str) -> dict:
         return self._call(f"get job {name}", self.batch.read_namespaced_job, name, namespace)
+
+    def create_deployment(self, namespace: str, body: dict) -> bool:
+        """Create an apps/v1 Deployment (a Sensor's source); False when one of that name exists already."""
+        name = body["metadata"]["name"]
+        try:
+            self._call(f"create deployment {name}", self.apps.create_namespaced_deployment, namespace, body)
+            return True
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        return False
+
+    def replace_deployment(self, namespace: str, body: dict) -> dict:
+        """PUT a Deployment whole; `metadata.resourceVersion` in `body` makes it conditional (Conflict)."""
+        name = body["metadata"]["name"]
+        return self._call(f"update deployment {name}", self.apps.replace_namespaced_deployment, name, namespace,
+                          body)
+
+    def delete_deployment(self, namespace: str, name: str) -> None:
+        """Delete a Deployment and (background) its ReplicaSets and pods; gone already is fine."""
+        try:
+            self._call(f"delete deployment {name}", self.apps.delete_namespaced_deployment, name, namespace,
+                       propagation_policy="Background")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
 
     def get_secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
         """The decoded value of `key` in Secret `name` (None when the key is absent); NotFound when the Secret is."""

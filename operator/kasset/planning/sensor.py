@@ -19,13 +19,23 @@ from typing import Any
 
 from kasset.api.asset import Asset
 from kasset.api.conditions import find_condition, set_condition
-from kasset.api.contract import LABEL_SENSOR, LABEL_TRIGGER, READY, SUCCEEDED
+from kasset.api.contract import LABEL_SENSOR, LABEL_TRIGGER, READY, SOURCE_AVAILABLE, SUCCEEDED
 from kasset.api.run import Run, RunSpec, Trigger
 from kasset.api.sensor import MAX_RECENT_RUNS, Sensor, SensorRun, SensorStatus
 from kasset.planning.dag import Problem
 from kasset.planning.model import RunPlan, RunRequest
 from kasset.planning.names import derived_run_name, sanitize_label_value
 from kasset.planning.templates import TemplateError, render, render_params
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A container source as status tells it: SourceAvailable's status, reason and message; the Deployment."""
+
+    status: str
+    reason: str
+    message: str
+    deployment: str
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,9 @@ def build_run_request(sensor: Sensor, event: Event) -> RunRequest:
 
 
 def plan_sensor_status(sensor: Sensor, *, runs: Sequence[Run], now: datetime, problem: Problem | None = None,
-                       endpoint: str | None = None) -> SensorStatus:
-    """The Sensor's status from its Runs (as the cache holds them) and any problem with its spec."""
+                       endpoint: str | None = None, source: SourceState | None = None) -> SensorStatus:
+    """The Sensor's status from its Runs (as the cache holds them), any problem with its spec, and (container
+    sources) the state of its source Deployment."""
     counts = {"running": 0, "succeeded": 0, "failed": 0}
     for run in runs:
         outcome = find_condition(run.status.conditions, SUCCEEDED)
@@ -116,12 +127,20 @@ def plan_sensor_status(sensor: Sensor, *, runs: Sequence[Run], now: datetime, pr
         reason, message = "Listening", _listening(sensor, endpoint)
     conditions = set_condition(sensor.status.conditions, type=READY, status="False" if problem else "True",
                                reason=reason, message=message, now=now, generation=sensor.metadata.generation)
+    if source is not None:
+        conditions = set_condition(conditions, type=SOURCE_AVAILABLE, status=source.status, reason=source.reason,
+                                   message=source.message, now=now, generation=sensor.metadata.generation)
+    else:
+        conditions = [c for c in conditions if c.type != SOURCE_AVAILABLE]
     return sensor.status.model_copy(update={
         "observed_generation": sensor.metadata.generation, "conditions": conditions, "recent_runs": recent_runs,
-        "last_event_time": max(times) if times else None, "endpoint": endpoint, **counts})
+        "last_event_time": max(times) if times else None, "endpoint": endpoint,
+        "source": source.deployment if source is not None else None, **counts})
 
 
 def _listening(sensor: Sensor, endpoint: str | None) -> str:
     if sensor.spec.asset_materialized is not None:
         return "every materialization of " + ", ".join(sensor.spec.asset_materialized.assets) + " becomes a Run"
+    if sensor.spec.container is not None:
+        return f"the source container POSTs events to {endpoint} on the operator's port"
     return f"POST events to {endpoint} on the operator's port"

@@ -7,8 +7,8 @@
   duplicates none.
 - `create_event_run` is shared with the webhook endpoint: create the Run (409 reads it), store it in the cache,
   queue it and the Sensor.
-- `reconcile_sensor` writes status (counts and recent Runs from the cache, index `runs_by_sensor`) and the
-  Ready condition.
+- `reconcile_sensor` keeps a container source's Deployment (see `sensorsource`) and writes status (counts and
+  recent Runs from the cache, index `runs_by_sensor`), the Ready and SourceAvailable conditions.
 
 Does not: turn events into requests (see `kasset.planning.sensor`) or serve HTTP (see `kasset.runtime.webhooks`).
 """
@@ -24,10 +24,11 @@ from kasset.api.sensor import Sensor
 from kasset.k8s import NotFound
 from kasset.planning.dag import Problem
 from kasset.planning.model import RunPlan, RunRequest, warn_when_false
-from kasset.planning.sensor import Event, build_run_request, materialization_events, plan_sensor_status
+from kasset.planning.sensor import Event, SourceState, build_run_request, materialization_events, plan_sensor_status
 from kasset.planning.templates import TemplateError
 from kasset.reconcilers.requests import run_manifest
 from kasset.reconcilers.runtime import Runtime
+from kasset.reconcilers.sensorsource import reconcile_source
 from kasset.reconcilers.status import model_meta, valid_or_reported, write_model_status
 from kasset.runtime.cache import NamespaceCache
 
@@ -43,9 +44,11 @@ def reconcile_sensor(rt: Runtime, namespace: str, name: str) -> float | None:
     sensor = valid_or_reported(rt, "sensors", ns.sensors, name, outcome=READY)
     if sensor is None or sensor.metadata.deletion_timestamp is not None:
         return None
-    endpoint = webhook_path(namespace, name) if sensor.spec.webhook is not None else None
-    status = plan_sensor_status(sensor, runs=ns.runs_of_sensor(name), now=rt.clock(), problem=_problem(ns, sensor),
-                                endpoint=endpoint)
+    endpoint = webhook_path(namespace, name) if sensor.spec.asset_materialized is None else None
+    source = reconcile_source(rt, ns, sensor, webhook_path(namespace, name))
+    problem = _problem(ns, sensor) or (source if isinstance(source, Problem) else None)
+    status = plan_sensor_status(sensor, runs=ns.runs_of_sensor(name), now=rt.clock(), problem=problem,
+                                endpoint=endpoint, source=source if isinstance(source, SourceState) else None)
     if write_model_status(rt, "sensors", sensor, status):
         for event in warn_when_false(sensor.status.conditions, status.conditions, READY):
             emit(rt, sensor, event.type, event.reason, event.message)

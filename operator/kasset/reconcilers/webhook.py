@@ -1,11 +1,12 @@
 """A webhook call to a Sensor: authenticate, read the event, create its Run, and answer.
 
-`POST /sensors/<namespace>/<sensor>` with `Authorization: Bearer <token>` and a JSON body. The answer comes after
+`POST /sensors/<namespace>/<sensor>` with `Authorization: Bearer <token>` and a JSON body, from a webhook
+caller or from a container Sensor's source (which sends each event's id in `X-Event-Id`). The answer comes after
 the Run exists, so a caller (the SQS source) may delete its message on any 2xx:
 - 201 `{"run": ..., "runKey": ...}`: the Run was created; 200 with `"duplicate": true`: this event's Run existed
   (a retry or a replay: nothing more is created);
 - 400 the body is not a JSON object, or the event id is missing; 401 no bearer token; 403 a wrong token;
-  404 no such Sensor (or not a webhook Sensor); 422 a template does not render (the message names the field);
+  404 no such Sensor (or an assetMaterialized one); 422 a template does not render (the message names the field);
   503 the operator is starting, the Sensor is suspended, its Secret is missing, or the API server failed
   (retry).
 Every refusal is a Warning Event `EventRefused` on the Sensor (except 404: there is no Sensor to tell).
@@ -33,6 +34,8 @@ from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.sensor import emit, request_event_run
 
 TOKEN_TTL_SECONDS = 10.0
+#: The header a container source sends each event's id in (its runKey).
+SOURCE_EVENT_ID_HEADER = "X-Event-Id"
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,8 @@ class Webhooks:
             return Answer(503, {"error": "the operator is starting (caches not synced); retry"})
         ns = self.rt.cache.namespace(namespace)
         sensor = ns.sensors.valid.get(name)
-        if sensor is None or sensor.spec.webhook is None:
-            return Answer(404, {"error": f"no webhook Sensor {namespace}/{name}"})
+        if sensor is None or sensor.spec.asset_materialized is not None:
+            return Answer(404, {"error": f"no webhook or container Sensor {namespace}/{name}"})
         refusal = self._refusal(sensor, headers, body)
         if isinstance(refusal, Answer):
             emit(self.rt, sensor, "Warning", "EventRefused", f"HTTP {refusal.status}: {refusal.body['error']}")
@@ -103,19 +106,18 @@ class Webhooks:
             return Answer(400, {"error": f"the body is not JSON: {exc}"})
         if not isinstance(parsed, dict):
             return Answer(400, {"error": "the body must be a JSON object"})
-        webhook = sensor.spec.webhook
-        event_id = headers.get(webhook.event_id_header) or (
-            body_event_id(parsed, f"body.{webhook.event_id_field}") if webhook.event_id_field else None)
+        header, field = _event_id_source(sensor)
+        event_id = headers.get(header) or (body_event_id(parsed, f"body.{field}") if field else None)
         if not event_id:
-            where = f"header {webhook.event_id_header}" + (f" or body field {webhook.event_id_field}"
-                                                          if webhook.event_id_field else "")
+            where = f"header {header}" + (f" or body field {field}" if field else "")
             return Answer(400, {"error": f"missing event id: set {where}"})
         if len(event_id) > EVENT_ID_MAX_LENGTH:
             return Answer(400, {"error": f"the event id is longer than {EVENT_ID_MAX_LENGTH} characters"})
         return event_id, parsed
 
     def _token(self, sensor: Sensor) -> bytes | Answer:
-        ref, namespace = sensor.spec.webhook.token_secret_ref, sensor.metadata.namespace
+        source = sensor.spec.webhook or sensor.spec.container
+        ref, namespace = source.token_secret_ref, sensor.metadata.namespace
         key, now = (namespace, ref.name, ref.key), time.monotonic()
         with self._lock:
             cached = self._tokens.get(key)
@@ -130,6 +132,15 @@ class Webhooks:
             with self._lock:
                 self._tokens[key] = cached
         if not cached[1]:
-            return Answer(503, {"error": f"Secret {ref.name} (key {ref.key}) of spec.webhook.tokenSecretRef is "
+            where = "webhook" if sensor.spec.webhook is not None else "container"
+            return Answer(503, {"error": f"Secret {ref.name} (key {ref.key}) of spec.{where}.tokenSecretRef is "
                                          "missing"})
         return cached[1]
+
+
+def _event_id_source(sensor: Sensor) -> tuple[str, str | None]:
+    """The header (and the body field, if any) that carries an event's id: the webhook's own, or the fixed
+    `X-Event-Id` of source containers."""
+    if sensor.spec.webhook is not None:
+        return sensor.spec.webhook.event_id_header, sensor.spec.webhook.event_id_field
+    return SOURCE_EVENT_ID_HEADER, None

@@ -10,6 +10,7 @@ the indexes the reconcilers need (client-go's indexer, per namespace):
     schedules     name -> Schedule          runs_by_schedule  label kasset.dev/schedule -> Run names
     sensors       name -> Sensor            runs_by_sensor    label kasset.dev/sensor -> Run names
                                             sensors_by_asset  asset name -> Sensors watching its materializations
+                                            sources        Sensor name -> its source Deployment (slim dict)
 
 Objects whose spec the models reject are kept aside with their error (their reconciler reports it). A
 `NamespaceCache` is the planners' `AssetCatalog`. Every accessor takes the lock and returns immutable values
@@ -32,7 +33,7 @@ from kasset.api.asset import Asset
 from kasset.api.backfill import Backfill
 from kasset.api.schedule import Schedule
 from kasset.api.sensor import Sensor
-from kasset.api.contract import LABEL_BACKFILL, LABEL_SCHEDULE, LABEL_SENSOR
+from kasset.api.contract import ANNOTATION_SOURCE_HASH, LABEL_BACKFILL, LABEL_SCHEDULE, LABEL_SENSOR
 from kasset.api.job import Job
 from kasset.api.partitionslice import PartitionRecord
 from kasset.api.run import Run
@@ -124,6 +125,7 @@ class NamespaceCache:
         self._waiting_schedules: set[str] = set()
         self._runs_by_sensor: dict[str, set[str]] = {}
         self._sensors_by_asset: dict[str, set[str]] = {}
+        self._sources: dict[str, dict] = {}
         self._slices: dict[str, dict] = {}
         self._dynamic_targets: dict[str, set[str]] = {}
         self._records: dict[str, dict[str, tuple[str, PartitionRecord]]] = {}
@@ -383,6 +385,23 @@ class NamespaceCache:
             old = self.sensors.pop(name)
             self._reindex(self._sensors_by_asset, (old, None), _watched_assets, name=name)
 
+    def source_of(self, sensor: str) -> dict | None:
+        """The source Deployment of a container Sensor, as last seen (slimmed)."""
+        with self._lock:
+            return self._sources.get(sensor)
+
+    def put_source(self, sensor: str, raw: dict) -> bool:
+        """Store a Sensor's source Deployment; True when what the Sensor reconciler reads of it changed (its
+        spec hash, replicas or Available condition), not on every status heartbeat."""
+        with self._lock:
+            old = self._sources.get(sensor)
+            self._sources[sensor] = raw
+            return old is None or _source_facts(old) != _source_facts(raw)
+
+    def delete_source(self, sensor: str) -> None:
+        with self._lock:
+            self._sources.pop(sensor, None)
+
     def put_step_job(self, run: str, raw: dict) -> bool:
         """Store a step Job; True when what the Run reconciler reads of it changed (it is new, or its
         outcome conditions changed), not on every pod count change."""
@@ -479,6 +498,14 @@ class NamespaceCache:
 def _outcome(step_job: dict) -> frozenset[str]:
     return frozenset(c.get("type") for c in (step_job.get("status") or {}).get("conditions") or []
                      if c.get("status") == "True")
+
+
+def _source_facts(deployment: dict) -> tuple:
+    status = deployment.get("status") or {}
+    available = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Available"),
+                     None)
+    return ((deployment["metadata"].get("annotations") or {}).get(ANNOTATION_SOURCE_HASH),
+            status.get("availableReplicas"), available, deployment["metadata"].get("deletionTimestamp"))
 
 
 def _retries(step_job: dict) -> int:

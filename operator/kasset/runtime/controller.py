@@ -28,7 +28,7 @@ import threading
 import time
 
 from kasset.api.base import GROUP, VERSION
-from kasset.api.contract import LABEL_MANAGED_BY, MANAGED_BY
+from kasset.api.contract import COMPONENT_SENSOR_SOURCE, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY
 from kasset.k8s import ApiError, Informer, Kube, Resource, connect
 from kasset.k8s.lease import Leases
 from kasset.metrics import Metrics
@@ -115,6 +115,9 @@ class Controller:
             Informer(api, Resource(GROUP, VERSION, "backfills"), self._on_backfill, **counted),
             Informer(api, Resource(GROUP, VERSION, "schedules"), self._on_schedule, **counted),
             Informer(api, Resource(GROUP, VERSION, "sensors"), self._on_sensor, **counted),
+            Informer(api, Resource("apps", "v1", "deployments"), self._on_source,
+                     label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_COMPONENT}={COMPONENT_SENSOR_SOURCE}",
+                     **counted),
         ]
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -252,6 +255,21 @@ class Controller:
         if ns.put_sensor(raw):
             self.rt.queue.add(("Sensor", namespace, name))
 
+    def _on_source(self, kind: str, raw: dict) -> None:
+        """A container Sensor's source Deployment: its Sensor reconciles when it changed or went away."""
+        if (key := self._key(raw)) is None:
+            return
+        namespace, name = key
+        owner = _owner(raw, "Sensor")
+        if owner is None:
+            return
+        ns = self.rt.cache.namespace(namespace)
+        if kind == "DELETED":
+            ns.delete_source(owner)
+        elif not ns.put_source(owner, _slim_source(raw)):
+            return
+        self.rt.queue.add(("Sensor", namespace, owner))
+
     def _on_schedule(self, kind: str, raw: dict) -> None:
         if (key := self._key(raw)) is None:
             return
@@ -278,8 +296,7 @@ class Controller:
         if (key := self._key(raw)) is None:
             return
         namespace, name = key
-        owner = next((ref["name"] for ref in raw["metadata"].get("ownerReferences") or []
-                      if ref.get("kind") == "Run" and ref.get("apiVersion", "").startswith(f"{GROUP}/")), None)
+        owner = _owner(raw, "Run")
         if owner is None:
             return
         ns = self.rt.cache.namespace(namespace)
@@ -347,6 +364,19 @@ def _generation(obj) -> int | None:
     if meta is not None:
         return meta.generation
     return obj.raw["metadata"].get("generation")
+
+
+def _owner(raw: dict, kind: str) -> str | None:
+    """The name of the Kasset object of `kind` that owns `raw`, if one does."""
+    return next((ref["name"] for ref in raw["metadata"].get("ownerReferences") or []
+                 if ref.get("kind") == kind and ref.get("apiVersion", "").startswith(f"{GROUP}/")), None)
+
+
+def _slim_source(raw: dict) -> dict:
+    """What the Sensor reconciler reads of its source Deployment: identity, the spec it replaces, status."""
+    meta = slim(raw)["metadata"]
+    keep = ("name", "namespace", "uid", "resourceVersion", "annotations", "deletionTimestamp")
+    return {"metadata": {k: meta[k] for k in keep if k in meta}, "status": raw.get("status") or {}}
 
 
 def _slim_step_job(raw: dict) -> dict:
