@@ -16,7 +16,6 @@ import hashlib
 import json
 from typing import Any
 
-from kasset.api.base import to_manifest
 from kasset.api.contract import (
     ANNOTATION_SOURCE_HASH,
     COMPONENT_SENSOR_SOURCE,
@@ -26,7 +25,13 @@ from kasset.api.contract import (
     MANAGED_BY,
 )
 from kasset.api.sensor import Sensor
-from kasset.builders.stepjob import BuildSettings, build_owner_reference, build_user_container, pod_security_context
+from kasset.builders.stepjob import (
+    BuildSettings,
+    build_owner_reference,
+    build_pod_metadata,
+    build_restricted_pod,
+    build_user_container,
+)
 from kasset.planning.names import sanitize_label_value
 
 CONTAINER_NAME = "source"
@@ -55,30 +60,15 @@ def build_source_deployment(sensor: Sensor, *, url: str, settings: BuildSettings
     env = [{"name": ENV_SENSOR_URL, "value": url},
            {"name": ENV_SENSOR_TOKEN, "valueFrom": {"secretKeyRef": {"name": source.token_secret_ref.name,
                                                                       "key": source.token_secret_ref.key}}}]
-    pod: dict[str, Any] = {
-        "enableServiceLinks": False,
-        "automountServiceAccountToken": source.service_account_name is not None,
-        "terminationGracePeriodSeconds": GRACE_SECONDS,
-        "securityContext": pod_security_context(settings),
-        "containers": [build_user_container(source, name=CONTAINER_NAME, env=env)],
-    }
-    if source.service_account_name is not None:
-        pod["serviceAccountName"] = source.service_account_name
-    if source.volumes:
-        pod["volumes"] = [to_manifest(volume) for volume in source.volumes]
-    if settings.node_selector:
-        pod["nodeSelector"] = dict(settings.node_selector)
-    if settings.tolerations:
-        pod["tolerations"] = [dict(toleration) for toleration in settings.tolerations]
-    extra = source.pod_metadata
-    pod_labels = {**((extra and extra.labels) or {}), **labels}
-    pod_annotations = {**settings.pod_annotations, **((extra and extra.annotations) or {})}
+    pod = build_restricted_pod(source, build_user_container(source, name=CONTAINER_NAME, env=env),
+                               volumes=source.volumes, settings=settings)
     spec = {
         "replicas": 0 if sensor.spec.suspend else 1,
         "strategy": {"type": "Recreate"},
         "revisionHistoryLimit": 2,
         "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": pod_labels, "annotations": pod_annotations}, "spec": pod},
+        "template": {"metadata": build_pod_metadata(source, settings=settings, labels=labels, annotations={}),
+                     "spec": {**pod, "terminationGracePeriodSeconds": GRACE_SECONDS}},
     }
     return {
         "apiVersion": "apps/v1",

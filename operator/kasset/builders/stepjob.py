@@ -105,30 +105,42 @@ def build_job_spec(
         spec["podFailurePolicy"] = {
             "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
         }
-    extra = node.container.pod_metadata
-    pod_labels = {**((extra and extra.labels) or {}), **labels}
-    pod_annotations = {**settings.pod_annotations, **((extra and extra.annotations) or {}), **annotations}
     spec["template"] = {
-        "metadata": {"labels": pod_labels, "annotations": pod_annotations},
+        "metadata": build_pod_metadata(node.container, settings=settings, labels=labels, annotations=annotations),
         "spec": build_pod_spec(launch, settings=settings),
     }
     return spec
 
 
+def build_pod_metadata(container: Container, *, settings: BuildSettings, labels: dict[str, str],
+                       annotations: dict[str, str]) -> dict[str, Any]:
+    """A pod template's labels and annotations: the user's `podMetadata` under the operator's own."""
+    extra = container.pod_metadata
+    return {"labels": {**((extra and extra.labels) or {}), **labels},
+            "annotations": {**settings.pod_annotations, **((extra and extra.annotations) or {}), **annotations}}
+
+
 def build_pod_spec(launch: StepLaunch, *, settings: BuildSettings) -> dict[str, Any]:
     """A restricted-profile pod with the step container; a service-account token only when one is named."""
-    container = launch.node.container
+    pod = build_restricted_pod(launch.node.container, build_container(launch), volumes=launch.node.volumes,
+                               settings=settings)
+    return {"restartPolicy": "Never", **pod}
+
+
+def build_restricted_pod(spec: Container, container: dict[str, Any], *, volumes, settings: BuildSettings
+                         ) -> dict[str, Any]:
+    """A restricted-profile pod spec running `container` (built from `spec`): a service-account token only
+    when one is named, the operator's node selector and tolerations."""
     pod: dict[str, Any] = {
-        "restartPolicy": "Never",
         "enableServiceLinks": False,
-        "automountServiceAccountToken": container.service_account_name is not None,
-        "securityContext": pod_security_context(settings),
-        "containers": [build_container(launch)],
+        "automountServiceAccountToken": spec.service_account_name is not None,
+        "securityContext": _pod_security_context(settings),
+        "containers": [container],
     }
-    if container.service_account_name is not None:
-        pod["serviceAccountName"] = container.service_account_name
-    if launch.node.volumes:
-        pod["volumes"] = [to_manifest(volume) for volume in launch.node.volumes]
+    if spec.service_account_name is not None:
+        pod["serviceAccountName"] = spec.service_account_name
+    if volumes:
+        pod["volumes"] = [to_manifest(volume) for volume in volumes]
     if settings.node_selector:
         pod["nodeSelector"] = dict(settings.node_selector)
     if settings.tolerations:
@@ -168,7 +180,7 @@ def build_user_container(spec: Container, *, name: str, env: list[dict[str, Any]
     return container
 
 
-def pod_security_context(settings: BuildSettings) -> dict[str, Any]:
+def _pod_security_context(settings: BuildSettings) -> dict[str, Any]:
     security: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": dict(RUNTIME_DEFAULT)}
     ids = {"runAsUser": settings.run_as_user, "runAsGroup": settings.run_as_group, "fsGroup": settings.fs_group}
     security.update({key: value for key, value in ids.items() if value is not None})

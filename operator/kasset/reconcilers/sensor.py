@@ -44,8 +44,9 @@ def reconcile_sensor(rt: Runtime, namespace: str, name: str) -> float | None:
     sensor = valid_or_reported(rt, "sensors", ns.sensors, name, outcome=READY)
     if sensor is None or sensor.metadata.deletion_timestamp is not None:
         return None
-    endpoint = webhook_path(namespace, name) if sensor.spec.asset_materialized is None else None
-    source = reconcile_source(rt, ns, sensor, webhook_path(namespace, name))
+    path = webhook_path(namespace, name)
+    endpoint = path if sensor.spec.asset_materialized is None else None
+    source = reconcile_source(rt, ns, sensor, path)
     problem = _problem(ns, sensor) or (source if isinstance(source, Problem) else None)
     status = plan_sensor_status(sensor, runs=ns.runs_of_sensor(name), now=rt.clock(), problem=problem,
                                 endpoint=endpoint, source=source if isinstance(source, SourceState) else None)

@@ -44,19 +44,22 @@ def reconcile_source(rt: Runtime, ns: NamespaceCache, sensor: Sensor, path: str)
                                       "would not know where to POST events")
     desired = build_source_deployment(sensor, url=endpoint_url(rt.settings.sensor_base_url, path),
                                       settings=rt.build_settings)
-    if held is None or held["metadata"].get("deletionTimestamp"):
-        if held is None and rt.kube.create_deployment(ns.name, desired):
-            log.info("Created source Deployment %s/%s", ns.name, desired["metadata"]["name"])
-        return SourceState("Unknown", "Creating", "the source Deployment was created", desired["metadata"]["name"])
+    deployment = desired["metadata"]["name"]
+    if held is not None and held["metadata"].get("deletionTimestamp"):  # its DELETED event brings us back
+        return SourceState("Unknown", "Deleting", "the old source Deployment is being deleted", deployment)
+    if held is None:
+        if rt.kube.create_deployment(ns.name, desired):
+            log.info("Created source Deployment %s/%s", ns.name, deployment)
+        return SourceState("Unknown", "Creating", "the source Deployment was created", deployment)
     wanted = desired["metadata"]["annotations"][ANNOTATION_SOURCE_HASH]
     if (held["metadata"].get("annotations") or {}).get(ANNOTATION_SOURCE_HASH) != wanted:
         desired["metadata"]["resourceVersion"] = held["metadata"]["resourceVersion"]
         try:
             rt.kube.replace_deployment(ns.name, desired)
+            log.info("Replaced source Deployment %s/%s", ns.name, deployment)
         except Conflict:
             pass  # the informer brings the newer version, and the Sensor reconciles again
-        log.info("Replaced source Deployment %s/%s", ns.name, desired["metadata"]["name"])
-        return SourceState("Unknown", "Updating", "the source Deployment was updated", desired["metadata"]["name"])
+        return SourceState("Unknown", "Updating", "the source Deployment was updated", deployment)
     return _state(sensor, held)
 
 
@@ -73,4 +76,3 @@ def _state(sensor: Sensor, held: dict) -> SourceState:
         return SourceState("True", "Available", f"Deployment {deployment}: {ready} replica available", deployment)
     return SourceState("False", available.get("reason") or "Unavailable",
                        available.get("message") or f"Deployment {deployment} has no available replica", deployment)
-

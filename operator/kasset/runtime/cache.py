@@ -392,7 +392,7 @@ class NamespaceCache:
 
     def put_source(self, sensor: str, raw: dict) -> bool:
         """Store a Sensor's source Deployment; True when what the Sensor reconciler reads of it changed (its
-        spec hash, replicas or Available condition), not on every status heartbeat."""
+        spec hash, deletion or status), not on a metadata-only update."""
         with self._lock:
             old = self._sources.get(sensor)
             self._sources[sensor] = raw
@@ -501,11 +501,11 @@ def _outcome(step_job: dict) -> frozenset[str]:
 
 
 def _source_facts(deployment: dict) -> tuple:
-    status = deployment.get("status") or {}
-    available = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Available"),
-                     None)
-    return ((deployment["metadata"].get("annotations") or {}).get(ANNOTATION_SOURCE_HASH),
-            status.get("availableReplicas"), available, deployment["metadata"].get("deletionTimestamp"))
+    """What the Sensor reconciler reads of its source Deployment: the spec hash, deletion and status (a
+    Deployment's status changes only when its rollout or availability does, it has no heartbeat)."""
+    meta = deployment["metadata"]
+    return ((meta.get("annotations") or {}).get(ANNOTATION_SOURCE_HASH), meta.get("deletionTimestamp"),
+            deployment.get("status"))
 
 
 def _retries(step_job: dict) -> int:
