@@ -5,6 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# boto3 cannot share .venv: every botocore wants python-dateutil<3, our kubernetes client >=3. The SQS source
+# and hack/awsctl.py (the tests' and the examples' queue and bucket client) run from this one, as in the images.
+AWS_VENV ?= .venv-aws
 KASSET_CACHE ?= $(HOME)/.cache/kasset
 KASSET_CLUSTER_DIR ?= $(CURDIR)/.kasset/cluster
 PYTEST_ARGS ?=
@@ -29,10 +32,20 @@ $(VENV)/.installed: pyproject.toml tools/pyproject.toml
 .PHONY: venv
 venv: $(VENV)/.installed ## Create the virtualenv: the kasset package, its pinned dependencies and tools/ (kasset-tools)
 
+$(AWS_VENV)/.installed: sources/sqs/requirements.txt
+	$(PYTHON) -m venv $(AWS_VENV)
+	$(AWS_VENV)/bin/python -m pip install -q --upgrade pip==25.3
+	$(AWS_VENV)/bin/python -m pip install -q --only-binary=:all: -r sources/sqs/requirements.txt
+	touch $@
+
+.PHONY: aws-venv
+aws-venv: $(AWS_VENV)/.installed ## Create .venv-aws: boto3 as pinned for the images (the SQS source, hack/awsctl.py)
+
 .PHONY: tools
 tools: ## Build/install the cluster's binaries (Go builds cached by version in $KASSET_CACHE, Debian packages)
 	bash hack/install-debs.sh
 	bash hack/build-k8s.sh
+	bash hack/install-jars.sh
 
 ##@ Local cluster (real Kubernetes from upstream sources)
 
@@ -64,7 +77,7 @@ images: venv ## Build the images from Debian packages and import them into the l
 ##@ Development
 
 .PHONY: test
-test: venv tools ## Run every test tier (unit, integration, e2e) against a real API server
+test: venv aws-venv tools ## Run every test tier (unit, integration, e2e) against a real API server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -85,7 +98,7 @@ run: venv ## Run the operator locally against the cluster in $KUBECONFIG (instal
 	$(PY) -m kasset.cli run
 
 .PHONY: bench
-bench: venv tools ## Run the benchmarks and print their figures
+bench: venv aws-venv tools ## Run the benchmarks and print their figures
 	$(PY) -m pytest tests/bench -m bench -s -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	echo "bench: figures in bench/results/latest.json, docs/benchmarks.md, docs/benchmarks-latency.png"; \
 	exit $$status

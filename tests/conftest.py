@@ -133,3 +133,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for line in _SKIPPED_E2E:
             print(f"  {line}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def aws_servers(tmp_path_factory: pytest.TempPathFactory):
+    """Real SQS (ElasticMQ) and S3 (S3Proxy) servers on 0.0.0.0 for the session, reachable from the real node."""
+    from support.awsservers import session_aws_servers
+
+    yield from session_aws_servers(Path(tmp_path_factory.mktemp("aws-servers")))

@@ -11,13 +11,15 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from kasset_tools.images.inputs import collect_inputs, list_operator_sources
 from kasset_tools.images.layer import write_image_tar, write_layer
-from kasset_tools.images.recipe import EPOCH, IMAGE_NAMES, REPO, compute_base_key, configure_image
+from kasset_tools.images.recipe import (AWS_REQUIREMENTS, EPOCH, IMAGE_NAMES, REPO, compute_base_key,
+                                        configure_image, read_aws_requirements)
 from kasset_factories import run_isolated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +126,8 @@ def test_the_same_inputs_give_the_same_image_tar_and_image_id(tmp_path):
 @pytest.mark.parametrize(("short", "user", "entrypoint", "cmd"), [
     ("pause", "65535:65535", ["/bin/sh", "-c"], None),
     ("step-python", "1000:1000", None, ["python3"]),
+    ("step-aws", "1000:1000", None, ["python3"]),
+    ("sqs-source", "1000:1000", ["python3", "-m"], None),
     ("operator", "1000:1000", ["/usr/local/bin/kopf"], ["run", "--standalone", "-m", "kasset.handlers",
                                                          "--all-namespaces"]),
 ])
@@ -155,6 +159,9 @@ def make_repo(root: Path) -> Path:
     (root / "operator/kasset/sdk.py").write_text("def emit(): pass\n")
     (root / "operator/kasset/handlers.py").write_text("HANDLERS = 1\n")
     (root / "operator/kasset/__pycache__/handlers.cpython-311.pyc").write_bytes(b"1")
+    (root / "sources/sqs").mkdir(parents=True)
+    (root / "sources/sqs/requirements.txt").write_text("# pins\nboto3==1.0.0\nbotocore==1.0.0  # of boto3\n")
+    (root / "sources/sqs/kasset_sqs_source.py").write_text("def main(): pass\n")
     return root
 
 
@@ -189,13 +196,61 @@ def test_input_hash_changes_with_version_architecture_and_base(tmp_path):
     assert compute_base_key("amd64") == compute_base_key("amd64") != compute_base_key("arm64")
 
 
+@pytest.mark.parametrize(("short", "path", "changes"), [
+    ("step-aws", "sources/sqs/requirements.txt", True),
+    ("step-aws", "operator/kasset/sdk.py", True),
+    ("step-aws", "sources/sqs/kasset_sqs_source.py", False),
+    ("sqs-source", "sources/sqs/requirements.txt", True),
+    ("sqs-source", "sources/sqs/kasset_sqs_source.py", True),
+    ("sqs-source", "operator/kasset/sdk.py", False),
+    ("step-python", "sources/sqs/requirements.txt", False),
+    ("operator", "sources/sqs/kasset_sqs_source.py", False),
+])
+def test_the_aws_images_rebuild_when_their_pins_or_copied_files_change_and_only_then(tmp_path, short, path, changes):
+    repo = make_repo(tmp_path)
+    before = digest_of(short, repo)
+    with open(repo / path, "a") as f:
+        f.write("# changed\n")
+    assert (digest_of(short, repo) != before) is changes
+
+
+def test_aws_requirements_are_read_without_comments_and_must_all_be_pinned(tmp_path):
+    repo = make_repo(tmp_path)
+    assert read_aws_requirements(repo) == ["boto3==1.0.0", "botocore==1.0.0"]
+    (repo / "sources/sqs/requirements.txt").write_text("boto3==1.0.0\nurllib3>=2\n")
+    with pytest.raises(SystemExit, match="not pinned: urllib3>=2"):
+        read_aws_requirements(repo)
+
+
+def test_boto3_is_pinned_once_for_the_images_and_venv_aws_and_kept_out_of_the_main_install():
+    pins = dict(r.split("==") for r in read_aws_requirements())
+    assert {"boto3", "botocore"} <= set(pins) and pins["boto3"] == pins["botocore"]
+    # botocore wants python-dateutil<3 and the kubernetes client >=3: boto3 in .venv could not resolve
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    every = project["dependencies"] + [d for deps in project.get("optional-dependencies", {}).values() for d in deps]
+    assert not [d for d in every if d.replace(" ", "").startswith(("boto3", "botocore"))]
+    assert f"-r {AWS_REQUIREMENTS}" in (ROOT / "Makefile").read_text()
+    for short in ("step-aws", "sqs-source"):
+        dockerfile = (ROOT / f"images/{short}.Dockerfile").read_text()
+        assert AWS_REQUIREMENTS in dockerfile and "boto3==" not in dockerfile
+
+
+def test_every_image_has_a_dockerfile_and_a_row_in_the_readme():
+    readme = (ROOT / "images/README.md").read_text()
+    for short in IMAGE_NAMES:
+        assert (ROOT / f"images/{short}.Dockerfile").is_file()
+        assert f"| `kasset/{short}:<version>` |" in readme
+        if short != "pause":  # the Python images take the repository root as context
+            assert ".venv" in (ROOT / f"images/{short}.Dockerfile.dockerignore").read_text()
+
+
 def test_the_real_repository_is_found_and_the_operator_image_ships_the_package_alone():
     assert REPO == ROOT and (REPO / "pyproject.toml").is_file()
     sources = [p.relative_to(REPO / "operator/kasset").as_posix() for p in list_operator_sources()]
     assert "handlers.py" in sources
     assert not [s for s in sources if "__pycache__" in s]
     assert not (REPO / "operator/kasset/localcluster").exists()  # development tooling lives in tools/
-    assert IMAGE_NAMES == ["pause", "step-python", "operator"]
+    assert IMAGE_NAMES == ["pause", "step-python", "step-aws", "operator", "sqs-source"]
 
 
 # ---------------------------------------------------------------------------------------------------- the package

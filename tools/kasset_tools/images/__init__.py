@@ -1,8 +1,9 @@
 """Kasset's container images, built from Debian packages without Docker or a registry (see images/README.md).
 
 `python -m kasset_tools.images` (the Makefile's `images` target, and the real node at cluster start)
-builds `kasset/pause`, `kasset/step-python` and `kasset/operator` as `docker save`-layout tars, cached under
-`${KASSET_CACHE:-~/.cache/kasset}/images/`, and with `--containerd-address` imports them into containerd.
+builds `kasset/pause`, `kasset/step-python`, `kasset/step-aws`, `kasset/operator` and `kasset/sqs-source` as
+`docker save`-layout tars, cached under `${KASSET_CACHE:-~/.cache/kasset}/images/`, and with
+`--containerd-address` imports them into containerd.
 
 Modules, each building on the ones above it:
 
@@ -11,7 +12,7 @@ Modules, each building on the ones above it:
 - `inputs`     the files each image copies and the hash of all its inputs (names the cached tar)
 - `layer`      reproducible layer tar and the `docker save` tar around it (manifest, config, image ID)
 - `rootfs`     the shared Debian base: debootstrap, slimming, user, .pyc (cached)
-- `pydeps`     the operator's dependencies as wheels for the image's CPython (cached)
+- `pydeps`     pinned Python dependencies (the operator's, boto3's) as wheels for the image's CPython (cached)
 - `assemble`   each image's root filesystem from busybox or the base plus Kasset's files
 - `cache`      cache location, lock, tar names and metadata, scratch folders
 - `containerd` import into containerd's `k8s.io` namespace with `ctr`, skipping what is already there

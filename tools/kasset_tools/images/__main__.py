@@ -4,7 +4,9 @@ Images (tags follow the project version in pyproject.toml):
 
   kasset/pause:<version>        busybox-static; the pod sandbox ("pause") image
   kasset/step-python:<version>  Debian bookworm (debootstrap minbase) + python3 + `kasset.sdk`, user 1000:1000
+  kasset/step-aws:<version>     step-python + boto3 (pinned in sources/sqs/requirements.txt), for S3 in steps
   kasset/operator:<version>     the same base + the kasset package and its pinned deps from PyPI, user 1000:1000
+  kasset/sqs-source:<version>   the same base + boto3 + sources/sqs/kasset_sqs_source.py, a Sensor's source
 
 Each image is written as a `docker save`-layout tar (manifest.json, config JSON, one uncompressed layer) into
 `${KASSET_CACHE:-$HOME/.cache/kasset}/images/`, named after a hash of its inputs; an existing tar for the same hash

@@ -1,8 +1,9 @@
 """Each image's root filesystem: busybox for pause, the Debian base plus Kasset's files for the Python images.
 
 Does: lay out the pause image from the host's busybox-static; copy the cached Debian base and add `kasset.sdk`
-(step-python) or the `kasset` package, its dependencies, a minimal dist-info and the `kasset` script (operator);
-byte-compile what it added in a chroot.
+(step-python), boto3 and `kasset.sdk` (step-aws), boto3 and the `kasset_sqs_source` module (sqs-source), or the
+`kasset` package, its dependencies, a minimal dist-info and the `kasset` script (operator); byte-compile what
+it added in a chroot.
 Does not: build the base (`rootfs`) or fetch the dependencies (`pydeps`) itself, choose what the inputs are
 (`inputs` lists the same files), or write the layer (`layer`).
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from .host import copy_tree, hash_file, run, set_mtimes
 from .inputs import is_left_out_of_operator, list_sdk_sources
 from .pydeps import build_pydeps
-from .recipe import REPO, SITE
+from .recipe import AWS_IMAGES, REPO, SITE, SQS_SOURCE, read_aws_requirements
 from .rootfs import build_base, compile_in_chroot, read_pyc_magic
 
 KASSET_SCRIPT = (
@@ -31,9 +32,15 @@ def assemble_rootfs(short: str, work: Path, *, cache: Path, arch: str, version: 
         return lay_out_pause(work)
     base = build_base(cache, arch, force=force_base)
     rootfs = copy_base(base, work)
-    if short == "step-python":
+    if short in AWS_IMAGES:
+        deps_dir = build_pydeps(cache, arch, read_aws_requirements(), image_magic=read_pyc_magic(base),
+                                force=force_base)
+        install_python_deps(rootfs, deps_dir)
+    if short in ("step-python", "step-aws"):
         install_kasset_sdk(rootfs)
-    else:
+    elif short == "sqs-source":
+        install_sqs_source(rootfs)
+    elif short == "operator":
         deps_dir = build_pydeps(cache, arch, deps, image_magic=read_pyc_magic(base), force=force_base)
         install_operator(rootfs, deps_dir, version=version, deps=deps)
     return rootfs
@@ -74,6 +81,27 @@ def install_kasset_sdk(rootfs: Path) -> None:
             shutil.copy2(src, pkg / src.name)
     set_mtimes(pkg)
     compile_in_chroot(rootfs, [f"/{SITE}/kasset"])
+
+
+def install_python_deps(rootfs: Path, deps_dir: Path) -> None:
+    """A `pydeps` folder into dist-packages and /usr/local/bin; compiled in a chroot unless pydeps did it."""
+    site = rootfs / SITE
+    copy_tree(deps_dir / "site", site)
+    copy_tree(deps_dir / "bin", rootfs / "usr/local/bin")
+    set_mtimes(site)
+    set_mtimes(rootfs / "usr/local/bin")
+    if not (deps_dir / "compiled").exists():
+        compile_in_chroot(rootfs, [f"/{SITE}"])
+
+
+def install_sqs_source(rootfs: Path) -> None:
+    """`sources/sqs/kasset_sqs_source.py` as a top-level module in dist-packages (`python3 -m kasset_sqs_source`)."""
+    site = rootfs / SITE
+    site.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / SQS_SOURCE, site / Path(SQS_SOURCE).name)
+    os.chmod(site / Path(SQS_SOURCE).name, 0o644)
+    set_mtimes(site)
+    compile_in_chroot(rootfs, [f"/{SITE}/{Path(SQS_SOURCE).name}"])
 
 
 def write_dist_info(site: Path, files: list[Path], *, version: str, deps: list[str]) -> None:

@@ -1,7 +1,8 @@
 """The inputs of each image and their hash, which names the image's tar in the cache.
 
-Does: list the repository files each image copies (`kasset.sdk` for step-python; `pyproject.toml` and
-`operator/kasset/**` for the operator), collect every input (this package's own sources, the
+Does: list the repository files each image copies (`kasset.sdk` for step-python and step-aws; `pyproject.toml`
+and `operator/kasset/**` for the operator; `sources/sqs/requirements.txt` for step-aws and sqs-source, plus
+`sources/sqs/kasset_sqs_source.py` for sqs-source), collect every input (this package's own sources, the
 image reference, the architecture, the base key, the busybox binary, the copied files) into an `ImageInputs`, and
 hash them. Same inputs, same hash: an existing tar is reused; any change, a new tar.
 Does not: read the cache, build or copy anything (`assemble` copies the same files this module lists).
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .host import list_source_files, log
-from .recipe import IMAGE_NAMES, REPO
+from .recipe import AWS_IMAGES, AWS_REQUIREMENTS, IMAGE_NAMES, REPO, SQS_SOURCE
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -79,13 +80,17 @@ def collect_inputs(short: str, *, version: str, arch: str, base_id: str, repo: P
         img.add("busybox", Path(shutil.which("busybox") or "/bin/busybox").read_bytes())
     else:
         img.add("base", base_id.encode())
-    if short == "step-python":
+    if short in ("step-python", "step-aws"):
         sdk = list_sdk_sources(repo)
         if not sdk:
-            log("WARNING: operator/kasset/sdk(.py|/) does not exist yet: step-python gets an empty kasset package")
+            log(f"WARNING: operator/kasset/sdk(.py|/) does not exist yet: {short} gets an empty kasset package")
         for src in sdk:
             for f in list_source_files(src):
                 img.add_file(f, repo)
+    if short in AWS_IMAGES:  # the pins name the deps (and key their pip cache)
+        img.add_file(repo / AWS_REQUIREMENTS, repo)
+    if short == "sqs-source":
+        img.add_file(repo / SQS_SOURCE, repo)
     if short == "operator":
         img.add_file(repo / "pyproject.toml", repo)
         for f in list_operator_sources(repo):

@@ -1,6 +1,9 @@
-"""The operator's runtime dependencies as binary wheels for the image's CPython, installed once and cached.
+"""An image's Python dependencies as binary wheels for the image's CPython, installed once and cached.
 
-Does: `pip install --target` the pinned `project.dependencies` for bookworm's CPython 3.11 / glibc 2.36
+Used for the operator (the pinned `project.dependencies`) and for step-aws and sqs-source (the pins of
+`sources/sqs/requirements.txt`). Each dependency list gets its own folder, so the two sets never mix.
+
+Does: `pip install --target` a pinned dependency list for bookworm's CPython 3.11 / glibc 2.36
 (`--only-binary=:all:`, manylinux platform tags) into `<cache>/pydeps/<python>-<arch>-<key>/`, re-point console
 scripts to `/usr/bin/python3`, pin mtimes and, when the host writes the image's `.pyc` format, pre-compile.
 Does not: copy them into an image (`assemble`), or install anything into the running interpreter.
@@ -28,7 +31,7 @@ def find_pip() -> list[str]:
     for py in (sys.executable, "/usr/bin/python3"):
         if py and subprocess.run([py, "-m", "pip", "--version"], capture_output=True).returncode == 0:
             return [py, "-m", "pip"]
-    die("pip is needed to fetch the operator's dependencies from PyPI (apt-get install python3-pip)")
+    die("pip is needed to fetch the images' Python dependencies from PyPI (apt-get install python3-pip)")
 
 
 def list_platforms(arch: str) -> list[str]:
@@ -51,14 +54,14 @@ def _move_console_scripts(tmp: Path, site: Path) -> None:
 
 
 def build_pydeps(cache: Path, arch: str, deps: list[str], *, image_magic: bytes | None, force: bool) -> Path:
-    """`pip install --target` of the pinned runtime deps as binary wheels for bookworm's CPython 3.11 (cached).
+    """`pip install --target` of pinned deps as binary wheels for bookworm's CPython 3.11 (cached by the list).
 
     Returns a dir with `site/` (for dist-packages) and `bin/` (console scripts, shebang /usr/bin/python3)."""
     platforms = list_platforms(arch)
     key = hashlib.sha256(encode_canonical_json([sorted(deps), platforms, PYTHON, EPOCH, PYDEPS_RECIPE]))
     d = cache / "pydeps" / f"{PYTHON}-{arch}-{key.hexdigest()[:16]}"
     if (d / "ok").exists() and not force:
-        log(f"operator deps: cached {d}")
+        log(f"python deps: cached {d}")
         return d
     t = time.monotonic()
     tmp = d.with_name(d.name + ".tmp")
@@ -72,7 +75,7 @@ def build_pydeps(cache: Path, arch: str, deps: list[str], *, image_magic: bytes 
            version, "--abi", "cp" + version.replace(".", "")]
     for p in platforms:
         cmd += ["--platform", p]
-    log(f"operator deps: pip install --target ({', '.join(deps)})")
+    log(f"python deps: pip install --target ({', '.join(deps)})")
     r = subprocess.run(cmd + deps, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         print(r.stdout[-4000:], file=sys.stderr)
@@ -80,12 +83,12 @@ def build_pydeps(cache: Path, arch: str, deps: list[str], *, image_magic: bytes 
     _move_console_scripts(tmp, site)
     set_mtimes(tmp)
     # Pre-compile here when the host's CPython writes the same .pyc format as the image's (any 3.11.x does);
-    # otherwise the operator image build compiles them in a chroot.
+    # otherwise the image build compiles them in a chroot.
     if image_magic and importlib.util.MAGIC_NUMBER == image_magic:
         subprocess.run([sys.executable, "-m", "compileall", "-q", "-f", "--invalidation-mode", "timestamp",
                         "-s", str(site), "-p", f"/{SITE}", str(site)], check=True)
         (tmp / "compiled").write_text("1\n")
     tmp.rename(d)
     (d / "ok").write_text("\n".join(deps) + "\n")
-    log(f"operator deps: installed in {time.monotonic() - t:.1f}s: {d}")
+    log(f"python deps: installed in {time.monotonic() - t:.1f}s: {d}")
     return d

@@ -1,8 +1,9 @@
 """What goes into each image: the fixed recipe (suite, packages, user, dates) and each image's config.
 
 Does: name the images and the constants their content depends on, read the project's version and dependencies
-from the repository's pyproject.toml, and make each image's config JSON (user, env, entrypoint, labels).
-Does not: touch the filesystem beyond reading pyproject.toml, hash inputs (`inputs`), build anything
+from the repository's pyproject.toml and the AWS images' pinned dependencies from `sources/sqs/requirements.txt`,
+and make each image's config JSON (user, env, entrypoint, labels).
+Does not: touch the filesystem beyond reading those two files, hash inputs (`inputs`), build anything
 (`rootfs`, `assemble`, `layer`) or talk to containerd. It imports nothing from this package: the other modules
 build on it.
 """
@@ -17,7 +18,12 @@ from pathlib import Path
 # tools/kasset_tools/images/recipe.py -> the repository root (pyproject.toml, operator/kasset).
 REPO = Path(__file__).resolve().parents[3]
 
-IMAGE_NAMES = ["pause", "step-python", "operator"]  # build order, and the choices of --only
+# Build order, and the choices of --only.
+IMAGE_NAMES = ["pause", "step-python", "step-aws", "operator", "sqs-source"]
+# Images with boto3 (from AWS_REQUIREMENTS): step-aws is step-python plus boto3, sqs-source runs SQS_SOURCE.
+AWS_IMAGES = ("step-aws", "sqs-source")
+AWS_REQUIREMENTS = "sources/sqs/requirements.txt"  # boto3 pinned once, for these images and their Dockerfiles
+SQS_SOURCE = "sources/sqs/kasset_sqs_source.py"  # installed as a top-level module in dist-packages
 SUITE = "bookworm"
 # Added to debootstrap's minbase set. python3 pulls python3.11 + libpython3.11-stdlib; ca-certificates so that
 # step code can talk HTTPS. coreutils, dash, bash, grep, sed, tar, findutils come with minbase.
@@ -36,6 +42,7 @@ PAUSE_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'
 PYTHON_ENV = [ENV_PATH, "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"]
 OPERATOR_ENTRYPOINT = ["/usr/local/bin/kopf"]
 OPERATOR_CMD = ["run", "--standalone", "-m", "kasset.handlers", "--all-namespaces"]
+SQS_SOURCE_ENTRYPOINT = ["python3", "-m", "kasset_sqs_source"]
 SOURCE_URL = "https://github.com/kasset/kasset"
 BUILDER = "kasset_tools.images"  # named in each image's history
 
@@ -46,6 +53,19 @@ def read_project(repo: Path = REPO) -> dict:
     if not path.is_file():
         raise SystemExit(f"{path} not found: run from a checkout of the Kasset repository (editable install)")
     return tomllib.loads(path.read_text())["project"]
+
+
+def read_aws_requirements(repo: Path = REPO) -> list[str]:
+    """The pinned requirements (`name==version`) of the AWS images, from AWS_REQUIREMENTS, comments left out."""
+    path = repo / AWS_REQUIREMENTS
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: the step-aws and sqs-source images pin their dependencies there")
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    reqs = [line for line in lines if line]
+    unpinned = [r for r in reqs if "==" not in r]
+    if unpinned:
+        raise SystemExit(f"{path}: pin every requirement with == (not pinned: {', '.join(unpinned)})")
+    return reqs
 
 
 def encode_canonical_json(obj) -> bytes:
@@ -84,10 +104,13 @@ def configure_image(short: str, *, oci_arch: str, version: str) -> dict:
         return make_image_config(oci_arch, version, ref, User=PAUSE_USER, Env=[ENV_PATH],
                                  Entrypoint=["/bin/sh", "-c", PAUSE_SCRIPT], WorkingDir="/")
     user = f"{USER[1]}:{USER[2]}"
-    if short == "step-python":
+    if short in ("step-python", "step-aws"):
         return make_image_config(oci_arch, version, ref, User=user, Env=list(PYTHON_ENV), Cmd=["python3"],
                                  WorkingDir=USER[3])
     if short == "operator":
         return make_image_config(oci_arch, version, ref, User=user, Env=list(PYTHON_ENV),
                                  Entrypoint=list(OPERATOR_ENTRYPOINT), Cmd=list(OPERATOR_CMD), WorkingDir=USER[3])
+    if short == "sqs-source":
+        return make_image_config(oci_arch, version, ref, User=user, Env=list(PYTHON_ENV),
+                                 Entrypoint=list(SQS_SOURCE_ENTRYPOINT), WorkingDir=USER[3])
     raise ValueError(f"unknown image {short!r} (known: {', '.join(IMAGE_NAMES)})")

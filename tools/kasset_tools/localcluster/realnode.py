@@ -190,11 +190,13 @@ def start(cluster, *, node_name: str, node_ip: str, log=print) -> None:
 
 
 def import_images(socket: Path, *, log=print) -> None:
-    """Build (cached) and import the images pods need here: pause (every pod sandbox), step-python, and the
-    operator (the Helm chart runs it in-cluster)."""
+    """Build (cached) and import the images pods need here: pause (every pod sandbox), step-python and
+    step-aws (step code; boto3 in the latter), the operator (the Helm chart runs it in-cluster) and sqs-source
+    (a Sensor's container source)."""
     log("importing images into containerd (built from Debian packages, cached)")
     subprocess.run([sys.executable, "-m", "kasset_tools.images", "--containerd-address", str(socket),
-                    "--only", "pause", "--only", "step-python", "--only", "operator"], check=True,
+                    "--only", "pause", "--only", "step-python", "--only", "step-aws", "--only", "operator",
+                    "--only", "sqs-source"], check=True,
                    stdout=subprocess.DEVNULL if os.environ.get("KASSET_QUIET") else None)
 
 
