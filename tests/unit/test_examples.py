@@ -25,6 +25,7 @@ from kasset import sdk
 from kasset.api import Asset, Job, Run, find_condition
 from kasset.api.backfill import Backfill
 from kasset.api.schedule import Schedule
+from kasset.api.sensor import Sensor
 from kasset.builders import build_contract_env
 from kasset.planning import ObservedJob, parse_step_result, plan_run
 from kasset.planning.run import resolve_run_graph
@@ -35,7 +36,10 @@ from kasset_factories import T0
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
 FOLDERS = sorted(path for path in EXAMPLES.iterdir() if path.is_dir())
-MODELS = {"Asset": Asset, "Job": Job, "Run": Run, "Backfill": Backfill, "Schedule": Schedule}
+#: Examples that a Run or Backfill in the folder starts, on the shared claim; 05 is started by queue messages
+#: (its Sensors) and keeps its data in S3: tests/e2e/test_sqs_zip_pipeline.py runs it against real servers.
+STARTED = [path for path in FOLDERS if path.name != "05-sqs-zip-pipeline"]
+MODELS = {"Asset": Asset, "Job": Job, "Run": Run, "Backfill": Backfill, "Schedule": Schedule, "Sensor": Sensor}
 NAMESPACE = "examples"
 #: Bound on reconcile rounds of a local run (each round launches at least one step or finishes).
 MAX_ROUNDS = 20
@@ -81,8 +85,8 @@ def ids(folders: list[Path]) -> list[str]:
     return [folder.name for folder in folders]
 
 
-def test_there_are_the_four_examples():
-    assert ids(FOLDERS) == ["01-hello", "02-assets", "03-zip-fanout", "04-partitions"]
+def test_there_are_the_five_examples():
+    assert ids(FOLDERS) == ["01-hello", "02-assets", "03-zip-fanout", "04-partitions", "05-sqs-zip-pipeline"]
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
@@ -123,7 +127,7 @@ def test_kasset_objects_validate_against_the_models_without_unknown_fields(folde
         assert find_unknown_fields(doc["spec"], dumped["spec"], ".spec") == [], doc["metadata"]["name"]
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
+@pytest.mark.parametrize("folder", STARTED, ids=ids(STARTED))
 def test_every_example_has_exactly_one_run_or_backfill_of_a_job_in_the_folder(folder):
     example = load(folder)
     assert len(example.of_kind("Run", "kasset.dev") + example.of_kind("Backfill", "kasset.dev")) == 1
@@ -142,7 +146,7 @@ def test_selected_and_upstream_assets_exist_in_the_folder(folder):
         assert {dep.asset for dep in asset.spec.deps} <= set(assets), f"Asset {name} depends outside the folder"
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
+@pytest.mark.parametrize("folder", STARTED, ids=ids(STARTED))
 def test_the_run_resolves_to_a_step_graph(folder):
     example = load(folder)
     run = example.starter
@@ -164,7 +168,7 @@ def step_pods(example: Example):
             yield f"Job {name} step {step.name}", step.container, step.volumes, job.spec.storage
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=ids(FOLDERS))
+@pytest.mark.parametrize("folder", STARTED, ids=ids(STARTED))
 def test_steps_mount_the_claim_and_code_of_the_folder_and_write_inside_a_mount(folder):
     example = load(folder)
     claims, config_maps = example.names("PersistentVolumeClaim"), example.of_kind("ConfigMap")
@@ -191,6 +195,22 @@ def test_step_code_compiles(folder):
         for key, source in config_map["data"].items():
             if key.endswith(".py"):
                 compile(source, f"{folder.name}/{key}", "exec")
+
+
+def test_the_queue_pipeline_chains_its_sensors_jobs_and_asset_in_the_folder():
+    example = load(EXAMPLES / "05-sqs-zip-pipeline")
+    sensors, jobs, assets = example.models("Sensor"), example.models("Job"), example.models("Asset")
+    assert sensors["zip-arrivals"].spec.container.image == "kasset/sqs-source:0.1.0"
+    assert sensors["zip-arrivals"].spec.job_ref.name == "unpack-zip" and "unpacked-zip" in assets
+    assert jobs["unpack-zip"].spec.selection.assets == ["unpacked-zip"]
+    assert sensors["unpacked"].spec.asset_materialized.assets == ["unpacked-zip"]
+    assert sensors["unpacked"].spec.params["s3_key"] == "{{ metadata.s3_key }}"
+    assert sensors["unpacked"].spec.job_ref.name == "process-csvs"
+    fan_out = {step.name: step for step in jobs["process-csvs"].spec.steps}["daily-totals"]
+    assert fan_out.fan_out.from_step == "find-relevant"
+    for where, container, _, storage in step_pods(example):
+        assert storage.startswith("s3://kasset-zips/"), where
+        assert container.image == "kasset/step-aws:0.1.0", where
 
 
 # --- the examples run on this machine: planner → contract env → step process → result → planner ------------
