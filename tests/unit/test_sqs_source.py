@@ -2,7 +2,7 @@
 server playing the Sensor's endpoint. A message is deleted only once its Run exists (201, or 200 for a
 duplicate), kept on a refusal or a body that is not a JSON object, retried (bounded) while the operator answers
 503 or is down; config errors exit 2 naming the variable. Its loop, with boto3 against a real ElasticMQ, is
-tested in tests/integration/test_sqs_source.py (boto3 lives in .venv-aws, not here).
+tested in tests/integration/test_sqs_source_program.py (boto3 lives in .venv-aws, not here).
 
 No mocks: every POST goes over a socket on 127.0.0.1.
 """
