@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from support.awsservers import aws_python, clean_aws_env
+from support.clusterinfo import wait_for
 from support.sensorendpoint import TOKEN, serve_sensor
 
 PROGRAM = Path(__file__).resolve().parents[2] / "sources" / "sqs" / "kasset_sqs_source.py"
@@ -42,16 +42,6 @@ def start_source(aws_servers, sensor, queue_url: str, **env: str) -> subprocess.
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(predicate, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def stop_source(proc: subprocess.Popen) -> tuple[list[dict], str]:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -66,8 +56,8 @@ def test_each_message_is_posted_once_and_deleted_only_when_its_run_exists(aws_se
     ids = aws_servers.ctl("send", queue, '{"key": "a.zip"}', "not json", '{"key": "b.zip"}')
     proc = start_source(aws_servers, sensor, queue, SQS_VISIBILITY_TIMEOUT="60")
     try:
-        wait_for(lambda: aws_servers.ctl("count", queue) == {"visible": 0, "inFlight": 1},
-                 "the two JSON messages deleted and the invalid one left in flight")
+        wait_for(lambda: aws_servers.ctl("count", queue) == {"visible": 0, "inFlight": 1}, timeout=30,
+                 what="the two JSON messages deleted and the invalid one left in flight")
     finally:
         log, _ = stop_source(proc)
     posted = {headers["X-Event-Id"]: body for headers, body in sensor.calls}  # SQS does not keep the order
@@ -82,7 +72,7 @@ def test_a_refused_message_stays_on_the_queue_and_comes_back(aws_servers, sensor
     (message_id,) = aws_servers.ctl("send", queue, '{"key": "c.zip"}')
     proc = start_source(aws_servers, sensor, queue, KASSET_SENSOR_TOKEN="wrong", SQS_VISIBILITY_TIMEOUT="1")
     try:
-        wait_for(lambda: len(sensor.calls) >= 2, "the refused message to be received a second time")
+        wait_for(lambda: len(sensor.calls) >= 2, timeout=30, what="the refused message to be received a second time")
     finally:
         log, _ = stop_source(proc)
     assert {headers["X-Event-Id"] for headers, _ in sensor.calls} == {message_id}

@@ -14,6 +14,7 @@ import shutil
 import socket
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..localcluster import procs
@@ -27,6 +28,29 @@ INSTALL_HINT = "run `bash hack/install-jars.sh` (or `make tools`)"
 StartFailed = procs.StartFailed
 BIND_FAILURE = "java.net.BindException"  # logged by both servers when their port is taken
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+#: What clients of both servers sign with (ElasticMQ accepts any credentials; S3Proxy checks these).
+REGION = "us-east-1"
+ACCESS_KEY = "kasset"
+SECRET_KEY = "kasset-secret"
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server: its folder and pid, where clients and pods reach it, and what they sign with."""
+
+    directory: Path
+    host_address: str
+    port: int
+    pid: int
+    region: str = REGION
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host_address}:{self.port}"
 
 
 class MissingDependency(RuntimeError):

@@ -19,29 +19,15 @@ from . import _jvm
 
 NAME = "elasticmq"
 DEFAULT_PORT = 9324
-REGION = "us-east-1"
+REGION = _jvm.REGION
 ACCOUNT_ID = "000000000000"  # ElasticMQ's default account id, the one in every queue URL
-# ElasticMQ accepts any credentials, but SQS clients refuse to sign a request without some.
-ACCESS_KEY = "kasset"
-SECRET_KEY = "kasset-secret"
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.fifo)?$")
 
 
 @dataclass(frozen=True)
-class ElasticMQ:
-    """A running ElasticMQ: where clients and pods reach it and what to sign requests with."""
-
-    directory: Path
-    host_address: str
-    port: int
-    pid: int
-    region: str = REGION
-    access_key: str = ACCESS_KEY
-    secret_key: str = SECRET_KEY
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host_address}:{self.port}"
+class ElasticMQ(_jvm.Server):
+    """A running ElasticMQ. It accepts any credentials, but SQS clients refuse to sign a request without some:
+    they sign with the defaults of `_jvm.Server`."""
 
     def queue_url(self, name: str) -> str:
         return f"{self.endpoint}/{ACCOUNT_ID}/{name}"

@@ -18,26 +18,13 @@ from . import _jvm
 
 NAME = "s3proxy"
 DEFAULT_PORT = 9000
-REGION = "us-east-1"
-ACCESS_KEY = "kasset"
-SECRET_KEY = "kasset-secret"
+ACCESS_KEY = _jvm.ACCESS_KEY
+SECRET_KEY = _jvm.SECRET_KEY
 
 
 @dataclass(frozen=True)
-class S3Proxy:
-    """A running S3Proxy: where clients and pods reach it and the credentials it checks."""
-
-    directory: Path
-    host_address: str
-    port: int
-    pid: int
-    access_key: str = ACCESS_KEY
-    secret_key: str = SECRET_KEY
-    region: str = REGION
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host_address}:{self.port}"
+class S3Proxy(_jvm.Server):
+    """A running S3Proxy; it checks the credentials it was started with."""
 
     @property
     def data_dir(self) -> Path:
