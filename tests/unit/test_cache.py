@@ -1,5 +1,6 @@
 """The watch-fed cache: newer versions only, indexes kept in step, step Jobs filtered to what matters."""
 
+import sys
 import threading
 
 from kasset.runtime.cache import NamespaceCache
@@ -108,3 +109,28 @@ def test_record_readers_are_the_eager_partitioned_dependants_only():
         ns.put_asset(body)
     assert ns.dependants("events") == ("eager-unpartitioned", "manual-report", "report")
     assert ns.record_readers("events") == ("report",)
+
+
+def test_a_reader_without_the_lock_never_misses_an_object_while_a_newer_version_replaces_it():
+    """The webhook reads back the Run it created while the watch may store a newer version of it."""
+    ns = NamespaceCache("ns", threading.RLock())
+    ns.put_asset(asset("a", "1"))
+    misses, done = [], threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            if ns.assets.valid.get("a") is None:
+                misses.append(1)
+
+    reader = threading.Thread(target=read)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can: the window is microseconds
+    try:
+        reader.start()
+        for version in range(2, 3000):
+            ns.put_asset(asset("a", str(version)))
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert not misses, f"the reader found no Asset 'a' {len(misses)} times"

@@ -3,6 +3,7 @@ cache at scrape time, each Run transition counted once, and the HTTP endpoint's 
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -125,4 +126,21 @@ def test_the_server_answers_metrics_healthz_and_readyz_only_when_ready():
         body = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
         assert "kasset_build_info{" in body
     finally:
+        server.stop()
+
+
+def test_connections_opened_while_the_server_is_busy_wait_in_its_backlog():
+    """Sources that open a connection per event (50/s) while the accepting thread waits for the GIL: the
+    standard library's backlog of 5 dropped or reset the rest. Not started, the server accepts nothing."""
+    server = OperatorServer(registry=Metrics().registry, ready=threading.Event(), port=0, host="127.0.0.1")
+    clients = []
+    try:
+        for _ in range(100):
+            clients.append(socket.create_connection(("127.0.0.1", server.port), timeout=1))
+    except OSError as exc:
+        pytest.fail(f"connection {len(clients) + 1} of 100 was not queued: {exc!r}")
+    finally:
+        for sock in clients:
+            sock.close()
+        server.start()  # stop() waits for the serving loop
         server.stop()

@@ -86,13 +86,15 @@ class Kind(Generic[M]):
         version = raw["metadata"].get("resourceVersion")
         if not newer(version, self.versions.get(name)):
             return None
-        old = self.pop(name)
+        old = self.valid.get(name) or self.invalid.get(name)
         try:
             new: M | Invalid = self.model.model_validate(raw)
-            self.valid[name] = new
+            self.valid[name] = new  # replaced in place: a reader without the lock never finds the name missing
+            self.invalid.pop(name, None)
         except ValidationError as exc:
             new = Invalid(slim(raw), exc)
             self.invalid[name] = new
+            self.valid.pop(name, None)
         self.versions[name] = version
         return old, new
 

@@ -53,6 +53,8 @@ from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
 log = logging.getLogger("kasset.controller")
+#: API connections kept for webhook requests being answered at once (each holds one while it creates its Run).
+WEBHOOK_CONNECTIONS = 32
 RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run, "Backfill": reconcile_backfill,
                "Schedule": reconcile_schedule, "Sensor": reconcile_sensor}
 
@@ -80,7 +82,10 @@ class Controller:
         self.settings = settings
         self.ready = threading.Event()
         self.metrics = Metrics()
-        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8), on_request=self.metrics.observe_request)
+        # a connection per worker, the watches, and webhook requests in flight (a 50 events/s burst held 33 at once
+        # with workers + 8 = 32: urllib3 then closes the extra connections instead of reusing them)
+        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8 + WEBHOOK_CONNECTIONS),
+                                 on_request=self.metrics.observe_request)
         self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings, metrics=self.metrics)
         self.scope = NamespaceScope(settings.namespaces)
         self.informers = [informer for watch_ns in self.scope.watched for informer in self._informers(watch_ns)]

@@ -26,6 +26,11 @@ PostRoute = Callable[[str, Mapping[str, str], bytes], tuple[int, str, bytes]]
 MAX_BODY_BYTES = 1024 * 1024
 
 
+class _Server(ThreadingHTTPServer):
+    #: listen() backlog: the standard library's 5 resets connections when sources open new ones at 50/s.
+    request_queue_size = 128
+
+
 class OperatorServer:
     def __init__(self, *, registry: CollectorRegistry, ready: threading.Event, port: int, host: str = "0.0.0.0"):
         self.routes: dict[str, Route] = {
@@ -36,7 +41,7 @@ class OperatorServer:
         }
         #: POST routes by path prefix (e.g. "/sensors/"); the handler gets the rest of the path.
         self.post_routes: dict[str, PostRoute] = {}
-        self._httpd = ThreadingHTTPServer((host, port), _handler(self.routes, self.post_routes))
+        self._httpd = _Server((host, port), _handler(self.routes, self.post_routes))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="http", daemon=True)
 
