@@ -6,18 +6,14 @@ failing queue, and on SIGTERM finishes the message at hand and exits 0. Every wa
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
-from support.awsservers import aws_python, clean_aws_env
+from support.awsservers import start_sqs_source, stop_sqs_source
 from support.clusterinfo import wait_for
 from support.sensorendpoint import TOKEN, serve_sensor
-
-PROGRAM = Path(__file__).resolve().parents[2] / "sources" / "sqs" / "kasset_sqs_source.py"
 
 
 @pytest.fixture
@@ -33,23 +29,14 @@ def queue(aws_servers) -> str:
 
 
 def start_source(aws_servers, sensor, queue_url: str, **env: str) -> subprocess.Popen:
-    """The program with only AWS_REGION (not botocore's AWS_DEFAULT_REGION) and the SQS endpoint variable."""
-    variables = {"SQS_QUEUE_URL": queue_url, "AWS_ENDPOINT_URL_SQS": aws_servers.sqs.endpoint,
-                 "AWS_REGION": aws_servers.sqs.region, "AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any",
-                 "KASSET_SENSOR_URL": sensor.url, "KASSET_SENSOR_TOKEN": TOKEN, "SQS_WAIT_TIME_SECONDS": "1",
-                 **env}
-    return subprocess.Popen([str(aws_python()), str(PROGRAM)], env=clean_aws_env() | variables,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_sqs_source(aws_servers, queue_url=queue_url, sensor_url=sensor.url, token=TOKEN, wait_seconds=1,
+                            **env)
 
 
 def stop_source(proc: subprocess.Popen) -> tuple[list[dict], str]:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, f"exit {proc.returncode}: {err}"
-    return [json.loads(line) for line in out.splitlines()], err
+    code, log, err = stop_sqs_source(proc, timeout=30)
+    assert code == 0, f"exit {code}: {err}"
+    return log, err
 
 
 def test_each_message_is_posted_once_and_deleted_only_when_its_run_exists(aws_servers, sensor, queue):

@@ -7,20 +7,21 @@ install them, except in CI (`CI=true`), where a server the tests cannot start is
 
 `AwsServers.ctl(...)` runs `hack/awsctl.py` with the boto3 of `.venv-aws` (boto3 cannot be imported here:
 botocore pins python-dateutil<3, the kubernetes client >=3), signed with the servers' region and
-credentials; `aws_python()` is that interpreter, for running the SQS source as its image would.
+credentials; `aws_python()` is that interpreter. `start_sqs_source` runs the SQS source program with it, as
+its image does; `stop_sqs_source` stops it with SIGTERM and reads its JSON log.
 Starting and stopping live in `kasset_tools.servers`; this module only adapts them to pytest.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import json
-import subprocess
 
 import pytest
 
@@ -59,6 +60,7 @@ class AwsCtlError(RuntimeError):
 
 REPO = Path(__file__).resolve().parents[2]
 AWSCTL = REPO / "hack" / "awsctl.py"
+SQS_SOURCE = REPO / "sources" / "sqs" / "kasset_sqs_source.py"
 
 
 def aws_python() -> Path:
@@ -72,6 +74,28 @@ def clean_aws_env() -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SQS_", "KASSET_SENSOR"))}
     return keep | {"AWS_CONFIG_FILE": "/nonexistent/aws-config", "AWS_SHARED_CREDENTIALS_FILE":
                    "/nonexistent/aws-credentials", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def start_sqs_source(servers: AwsServers, *, queue_url: str, sensor_url: str, token: str, wait_seconds: int,
+                     **env: str) -> subprocess.Popen:
+    """The SQS source program long-polling `queue_url` (`wait_seconds`) and posting to `sensor_url`, with only
+    AWS_REGION (not botocore's AWS_DEFAULT_REGION) and the SQS endpoint variable; `env` overrides."""
+    variables = {"SQS_QUEUE_URL": queue_url, "AWS_ENDPOINT_URL_SQS": servers.sqs.endpoint,
+                 "AWS_REGION": servers.sqs.region, "AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any",
+                 "KASSET_SENSOR_URL": sensor_url, "KASSET_SENSOR_TOKEN": token,
+                 "SQS_WAIT_TIME_SECONDS": str(wait_seconds), **env}
+    return subprocess.Popen([str(aws_python()), str(SQS_SOURCE)], env=clean_aws_env() | variables,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop_sqs_source(proc: subprocess.Popen, *, timeout: float) -> tuple[int, list[dict], str]:
+    """SIGTERM (the long poll at hand may take its whole wait), then its exit code, JSON log lines and stderr."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    return proc.returncode, [json.loads(line) for line in out.splitlines()], err
 
 
 def start_aws_servers(directory: Path, *, host_address: str | None = None) -> AwsServers:
