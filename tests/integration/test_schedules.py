@@ -69,6 +69,6 @@ def test_forbid_skips_ticks_while_a_run_is_unfinished(cluster, kwok_operator, na
     assert peak == 1, "never two unfinished Runs at once"
     status = kasset.get("schedules", "forbid")["status"]
     assert status["skipped"] >= 2  # the Run took 4 s, ticking every second
-    events = cluster.kubectl("get", "events", "-n", namespace, "--field-selector",
-                             "involvedObject.kind=Schedule,reason=SkippedTick", "-o", "name").stdout.split()
-    assert events, "SkippedTick Events on the Schedule"
+    wait_for(lambda: cluster.kubectl("get", "events", "-n", namespace, "--field-selector",  # written off-thread
+                                     "involvedObject.kind=Schedule,reason=SkippedTick", "-o", "name").stdout.split(),
+             timeout=10, what="SkippedTick Events on the Schedule")

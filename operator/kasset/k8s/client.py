@@ -44,6 +44,8 @@ class Kube:
         self.timeout = timeout
         #: Told (verb, HTTP status or "error") after every request: the metrics count them.
         self.on_request = on_request or (lambda verb, code: None)
+        #: Where `emit_event` hands its Events (None: written at once, on the caller's thread).
+        self.event_sink: Callable[[dict], None] | None = None
         self.custom = client.CustomObjectsApi(api)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
@@ -172,7 +174,8 @@ class Kube:
     # -- Events -----------------------------------------------------------------------------------------
 
     def emit_event(self, obj: dict, *, type_: str, reason: str, message: str) -> None:
-        """Record a core/v1 Event on `obj` (best effort: a failure is logged, never raised)."""
+        """Record a core/v1 Event on `obj` (best effort: a failure is logged, never raised), through
+        `event_sink` when one is set (the controller's `EventWriter`: off the caller's thread), else now."""
         meta = obj["metadata"]
         now = datetime.datetime.now(datetime.timezone.utc)
         event = {
@@ -184,7 +187,13 @@ class Kube:
             "source": {"component": "kasset-operator"},
             "reportingComponent": "kasset.dev/operator", "reportingInstance": "kasset-operator",
         }
+        (self.event_sink or self.write_event)(event)
+
+    def write_event(self, event: dict) -> None:
+        """Create `event` (a core/v1 Event body); a failure is logged, never raised."""
+        involved = event["involvedObject"]
         try:
-            self._call("create event", self.core.create_namespaced_event, meta["namespace"], event)
+            self._call("create event", self.core.create_namespaced_event, involved["namespace"], event)
         except ApiError as exc:
-            log.warning("Could not record event %s on %s/%s: %s", reason, obj["kind"], meta["name"], exc)
+            log.warning("Could not record event %s on %s/%s: %s", event["reason"], involved["kind"],
+                        involved["name"], exc)

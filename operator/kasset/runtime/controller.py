@@ -30,6 +30,7 @@ import time
 from kasset.api.base import GROUP, VERSION
 from kasset.api.contract import COMPONENT_SENSOR_SOURCE, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY
 from kasset.k8s import ApiError, Informer, Kube, Resource, connect
+from kasset.k8s.events import EventWriter
 from kasset.k8s.lease import Leases
 from kasset.metrics import Metrics
 from kasset.planning.backfill import backfill_of
@@ -86,6 +87,8 @@ class Controller:
         # with workers + 8 = 32: urllib3 then closes the extra connections instead of reusing them)
         self.kube = kube or Kube(connect(qps_pool=settings.workers + 8 + WEBHOOK_CONNECTIONS),
                                  on_request=self.metrics.observe_request)
+        self.events = EventWriter(self.kube.write_event)
+        self.kube.event_sink = self.events.emit  # no reconcile or webhook answer waits for an Event's write
         self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings, metrics=self.metrics)
         self.scope = NamespaceScope(settings.namespaces)
         self.informers = [informer for watch_ns in self.scope.watched for informer in self._informers(watch_ns)]
@@ -128,6 +131,7 @@ class Controller:
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.events.start()
         if self.server is not None:
             self.server.start()  # /healthz answers while the caches fill
         for informer in self.informers:
@@ -177,6 +181,7 @@ class Controller:
         if self.elector is not None:  # after the workers stopped: the standby takes over at its next try
             self.elector.stop(release=True)
         self.metrics.leader.set(0)
+        self.events.close(max(1.0, deadline - time.monotonic()))  # what the workers emitted, then stop
 
     # -- events -> keys ---------------------------------------------------------------------------------
 
