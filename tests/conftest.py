@@ -15,7 +15,7 @@ import pytest
 
 from kasset.k8s.crds import install_crds
 from support.clusterinfo import ClusterInfo, attach, start_session_cluster
-from support.operator import OperatorProcess
+from support.operator import operator_fixture
 
 
 @pytest.fixture(scope="session")
@@ -58,22 +58,13 @@ def crds(cluster: ClusterInfo) -> list[str]:
 def _operator(cluster: ClusterInfo, tmp_path_factory, *, pattern: str, node_kind: str,
               env: dict[str, str] | None = None):
     log_path = Path(tmp_path_factory.mktemp("operator")) / f"operator-{node_kind}.log"
-    op = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace_pattern=pattern, node_kind=node_kind,
-                         log_path=log_path, extra_env=env)
-    op.start()
-    try:
-        yield op
-    finally:
-        op.stop()
-        print(f"[operator {node_kind}] log: {log_path}")
-    assert op.exit_code == 0, f"the operator did not stop cleanly on SIGTERM:\n{op.log_tail()}"
+    yield from operator_fixture(cluster.kubeconfig, log_path, pattern=pattern, node_kind=node_kind, env=env)
 
 
 @pytest.fixture(autouse=True)
 def no_operator_tracebacks(request: pytest.FixtureRequest):
     """Every test that ran an operator fails when the operator's log gained a traceback during the test."""
-    operators = [request.getfixturevalue(name) for name in ("kwok_operator", "operator")
-                 if name in request.fixturenames]
+    operators = [request.getfixturevalue(name) for name in request.fixturenames if name.endswith("operator")]
     before = [len(op.tracebacks()) for op in operators]
     yield
     for op, seen in zip(operators, before):

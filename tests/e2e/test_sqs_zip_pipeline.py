@@ -25,7 +25,7 @@ import yaml
 from kubernetes import client
 
 from support.clusterinfo import wait_for
-from support.operator import OperatorProcess
+from support.operator import operator_fixture
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode, pytest.mark.timeout(1500)]
 
@@ -55,18 +55,10 @@ def free_port() -> int:
 def pipeline_operator(cluster, crds, real_node, aws_servers, tmp_path):
     """An operator whose port the source pod reaches at the node IP (where the servers are advertised too)."""
     port = free_port()
-    op = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace_pattern="pipe-*", node_kind="real",
-                         log_path=tmp_path / "operator.log",
-                         extra_env={"KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "0.0.0.0",
-                                    "KASSET_SENSOR_BASE_URL": f"http://{aws_servers.sqs.host_address}:{port}"})
-    op.start()
-    try:
-        yield op
-    finally:
-        op.stop()
-        print(f"[pipeline operator] log: {op.log_path}")
-    assert op.exit_code == 0, f"the operator did not stop cleanly on SIGTERM:\n{op.log_tail()}"
-    assert not op.tracebacks(), "the operator logged tracebacks:\n" + "\n\n".join(op.tracebacks())
+    env = {"KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "0.0.0.0",
+           "KASSET_SENSOR_BASE_URL": f"http://{aws_servers.sqs.host_address}:{port}"}
+    yield from operator_fixture(cluster.kubeconfig, tmp_path / "operator.log", pattern="pipe-*", node_kind="real",
+                                env=env)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from kasset.cli import operator_argv
@@ -90,3 +91,18 @@ class OperatorProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def operator_fixture(kubeconfig: Path, log_path: Path, *, pattern: str, node_kind: str,
+                     env: dict[str, str] | None = None) -> Iterator[OperatorProcess]:
+    """The body of an operator fixture (`yield from`): started and ready, yielded, stopped with SIGTERM; fails
+    when it did not exit cleanly."""
+    op = OperatorProcess(kubeconfig=kubeconfig, namespace_pattern=pattern, node_kind=node_kind, log_path=log_path,
+                         extra_env=env)
+    op.start()
+    try:
+        yield op
+    finally:
+        op.stop()
+        print(f"[operator {pattern}, {node_kind} node] log: {log_path}")
+    assert op.exit_code == 0, f"the operator did not stop cleanly on SIGTERM:\n{op.log_tail()}"
