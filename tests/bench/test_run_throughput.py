@@ -15,6 +15,7 @@ import pytest
 from support import apiserver_metrics
 from support.benchload import WORKERS, FirstSeen, create_all, custom_creator, has_condition, run_finished
 from support.benchresults import Baseline, Figure
+from support.clusterinfo import wait_for
 from support.kasset import GROUP, VERSION, Kasset, job, kwok_container, run
 
 pytestmark = [pytest.mark.bench, pytest.mark.usefixtures("kwok_operator"), pytest.mark.timeout(3600)]
@@ -27,6 +28,8 @@ def test_one_step_runs_launch_at_20_per_second_and_near_direct_jobs(
     kasset.create(job("one", steps=[{"name": "step", "container": kwok_container()}],
                       successfulRunsHistoryLimit=n, failedRunsHistoryLimit=n))
     runs = [run(f"r-{i:05d}", job_ref="one") for i in range(n)]
+    wait_for(lambda: kasset.condition("jobs", "one", "Ready"), timeout=60,  # its own status write, not a step's
+             what="Job one's Ready condition")
     before = apiserver_metrics.scrape(cluster.api)
     with FirstSeen(kasset.custom.list_namespaced_custom_object, GROUP, VERSION, bench_namespace, "runs",
                    predicate=run_finished) as seen:

@@ -54,6 +54,24 @@ def test_a_step_job_changes_its_run_only_when_it_appears_finishes_or_retries():
     assert [j["metadata"]["name"] for j in ns.step_jobs_of("r")] == ["j"]
 
 
+def test_the_created_step_job_is_held_and_neither_its_echo_nor_an_older_event_replaces_it():
+    """The Run reconciler stores the Job it created; the watch's ADDED echo (same version) is no change, and a
+    late event older than a finished version held must not bring back an unfinished Job."""
+    ns = NamespaceCache("ns", threading.RLock())
+
+    def versioned(version: str, **kwargs) -> dict:
+        job = step_job("j", **kwargs)
+        job["metadata"]["resourceVersion"] = version
+        return job
+
+    assert ns.put_step_job("r", versioned("5"))
+    assert not ns.put_step_job("r", versioned("5")), "the watch's echo of the operator's own create"
+    assert ns.put_step_job("r", versioned("7", conditions=("Complete",)))
+    assert not ns.put_step_job("r", versioned("6", active=1)), "an older event"
+    (held,) = ns.step_jobs_of("r")
+    assert held["metadata"]["resourceVersion"] == "7"
+
+
 def backfill_run(name: str, version: str, backfill: str, *, started: bool = False) -> dict:
     return {"apiVersion": "kasset.dev/v1alpha1", "kind": "Run",
             "metadata": {"name": name, "namespace": "ns", "resourceVersion": version,

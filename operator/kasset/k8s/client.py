@@ -120,25 +120,25 @@ class Kube:
 
     # -- batch Jobs and pods ----------------------------------------------------------------------------
 
-    def _create_new(self, what: str, fn, namespace: str, body: dict) -> bool:
-        """Create with `fn`; False when an object of that name exists already (409)."""
+    def _create_new(self, what: str, fn, namespace: str, body: dict) -> dict | None:
+        """Create with `fn`: the created object, or None when an object of that name exists already (409)."""
         try:
-            self._call(f"create {what} {body['metadata']['name']}", fn, namespace, body)
-            return True
+            return self._call(f"create {what} {body['metadata']['name']}", fn, namespace, body)
         except ApiError as exc:
             if exc.status != 409:
                 raise
-        return False
+        return None
 
-    def create_job(self, namespace: str, body: dict) -> bool:
-        """Create a batch/v1 Job; False when one of that name exists already."""
+    def create_job(self, namespace: str, body: dict) -> dict | None:
+        """Create a batch/v1 Job: the created Job, or None when one of that name exists already."""
         return self._create_new("job", self.batch.create_namespaced_job, namespace, body)
 
     def get_job(self, namespace: str, name: str) -> dict:
         return self._call(f"get job {name}", self.batch.read_namespaced_job, name, namespace)
 
-    def create_deployment(self, namespace: str, body: dict) -> bool:
-        """Create an apps/v1 Deployment (a Sensor's source); False when one of that name exists already."""
+    def create_deployment(self, namespace: str, body: dict) -> dict | None:
+        """Create an apps/v1 Deployment (a Sensor's source): the created one, or None when one of that name
+        exists already."""
         return self._create_new("deployment", self.apps.create_namespaced_deployment, namespace, body)
 
     def replace_deployment(self, namespace: str, body: dict) -> dict:

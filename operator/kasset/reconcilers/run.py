@@ -32,7 +32,7 @@ from kasset.reconcilers.runmetrics import observe_run_transitions
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.sensor import request_materialization_runs
 from kasset.reconcilers.status import describe_invalid, model_meta, valid_or_reported, write_status
-from kasset.runtime.cache import Invalid, NamespaceCache
+from kasset.runtime.cache import Invalid, NamespaceCache, slim_step_job
 
 log = logging.getLogger("kasset.run")
 CONFLICT_RETRIES = 5
@@ -102,7 +102,10 @@ def _plan_and_launch(rt: Runtime, ns: NamespaceCache, run: Run) -> RunPlan:
                 continue
             attempted.add(launch.job_name)
             try:
-                if rt.kube.create_job(ns.name, build_step_job(launch, run=run, settings=rt.build_settings)):
+                created = rt.kube.create_job(ns.name, build_step_job(launch, run=run, settings=rt.build_settings))
+                if created is not None:
+                    # in the cache at once: a reconcile before the watch's echo must not create it again
+                    ns.put_step_job(run.metadata.name, slim_step_job(created))
                     log.info("Created Job %s/%s for step %s of Run %s", ns.name, launch.job_name, launch.node.name,
                              run.metadata.name)
             except Rejected as exc:

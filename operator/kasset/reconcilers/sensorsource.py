@@ -48,7 +48,7 @@ def reconcile_source(rt: Runtime, ns: NamespaceCache, sensor: Sensor, path: str)
     if held is not None and held["metadata"].get("deletionTimestamp"):  # its DELETED event brings us back
         return SourceState("Unknown", "Deleting", "the old source Deployment is being deleted", deployment)
     if held is None:
-        if rt.kube.create_deployment(ns.name, desired):
+        if rt.kube.create_deployment(ns.name, desired) is not None:
             log.info("Created source Deployment %s/%s", ns.name, deployment)
         return SourceState("Unknown", "Creating", "the source Deployment was created", deployment)
     wanted = desired["metadata"]["annotations"][ANNOTATION_SOURCE_HASH]

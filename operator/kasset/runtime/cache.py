@@ -69,6 +69,15 @@ def slim(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "metadata": meta}
 
 
+def slim_step_job(raw: dict) -> dict:
+    """What the Run reconciler reads of a step Job: identity, owner, completion mode and status."""
+    meta = slim(raw)["metadata"]
+    keep = ("name", "namespace", "uid", "resourceVersion", "ownerReferences", "creationTimestamp")
+    return {"metadata": {k: meta[k] for k in keep if k in meta},
+            "spec": {"completionMode": (raw.get("spec") or {}).get("completionMode")},
+            "status": raw.get("status") or {}}
+
+
 class Kind(Generic[M]):
     """Parsed objects of one kind in one namespace. The watch event of a version the cache already holds (the
     echo of the operator's own write, stored when it was written) is not a change: whoever writes an object
@@ -405,11 +414,15 @@ class NamespaceCache:
             self._sources.pop(sensor, None)
 
     def put_step_job(self, run: str, raw: dict) -> bool:
-        """Store a step Job; True when what the Run reconciler reads of it changed (it is new, or its
-        outcome conditions changed), not on every pod count change."""
+        """Store a step Job (the created object, or a newer version from the watch); True when what the Run
+        reconciler reads of it changed (it is new, or its outcome conditions changed), not on every pod count
+        change."""
         with self._lock:
             jobs = self._step_jobs.setdefault(run, {})
             old = jobs.get(raw["metadata"]["name"])
+            if old is not None and not newer(raw["metadata"].get("resourceVersion"),
+                                             old["metadata"].get("resourceVersion")):
+                return False  # the echo of the operator's own create, or an older event
             jobs[raw["metadata"]["name"]] = raw
             return old is None or _outcome(old) != _outcome(raw) or _retries(old) != _retries(raw)
 

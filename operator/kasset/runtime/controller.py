@@ -47,7 +47,7 @@ from kasset.reconcilers import (
 )
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.webhook import Webhooks
-from kasset.runtime.cache import Cache, slim
+from kasset.runtime.cache import Cache, slim, slim_step_job
 from kasset.runtime.leader import LeaderElector
 from kasset.runtime.server import OperatorServer
 from kasset.runtime.workqueue import WorkQueue
@@ -312,7 +312,7 @@ class Controller:
         ns = self.rt.cache.namespace(namespace)
         if kind == "DELETED":
             ns.delete_step_job(owner, name)
-        elif not ns.put_step_job(owner, _slim_step_job(raw)):
+        elif not ns.put_step_job(owner, slim_step_job(raw)):
             return  # pods came and went; the Job's outcome did not change
         self.rt.queue.add(("Run", namespace, owner))
 
@@ -387,12 +387,3 @@ def _slim_source(raw: dict) -> dict:
     meta = slim(raw)["metadata"]
     keep = ("name", "namespace", "uid", "resourceVersion", "annotations", "deletionTimestamp")
     return {"metadata": {k: meta[k] for k in keep if k in meta}, "status": raw.get("status") or {}}
-
-
-def _slim_step_job(raw: dict) -> dict:
-    """What the Run reconciler reads of a step Job: identity, owner, completion mode and status."""
-    meta = slim(raw)["metadata"]
-    keep = ("name", "namespace", "uid", "resourceVersion", "ownerReferences", "creationTimestamp")
-    return {"metadata": {k: meta[k] for k in keep if k in meta},
-            "spec": {"completionMode": (raw.get("spec") or {}).get("completionMode")},
-            "status": raw.get("status") or {}}
