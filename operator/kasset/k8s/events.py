@@ -5,7 +5,7 @@ waits for its write (~70 ms while the API server is busy). `EventWriter.emit` qu
 thread creates the Events in order. A full queue drops the Event (logged, counted in `dropped`) rather than
 blocking the caller, as client-go's does. `close(timeout)` writes what is queued, then stops.
 
-Does not: build Events (`Kube.event_body`) or decide which ones to write (the planners do).
+Does not: build Events (`Kube.emit_event` does) or decide which ones to write (the planners do).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class EventWriter:
         self._write = write
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._thread = threading.Thread(target=self._run, name="events", daemon=True)
+        self._dropped_lock = threading.Lock()
         self.dropped = 0
 
     def start(self) -> None:
@@ -37,10 +38,12 @@ class EventWriter:
         try:
             self._queue.put_nowait(event)
         except queue.Full:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 100 == 0:
+            with self._dropped_lock:  # emitted from every worker and webhook thread
+                self.dropped += 1
+                dropped = self.dropped
+            if dropped == 1 or dropped % 100 == 0:
                 log.warning("Event queue full (%d waiting): dropped %d Events so far, the latest %s on %s/%s",
-                            self._queue.maxsize, self.dropped, event["reason"], event["involvedObject"]["kind"],
+                            self._queue.maxsize, dropped, event["reason"], event["involvedObject"]["kind"],
                             event["involvedObject"]["name"])
 
     def close(self, timeout: float = 5.0) -> None:
