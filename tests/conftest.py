@@ -8,14 +8,13 @@ destroyed at the end. Unit tests never ask for it, so `pytest tests/unit` needs 
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
 from kasset.k8s.crds import install_crds
 from support.clusterinfo import ClusterInfo, attach, start_session_cluster
-from support.operator import operator_fixture
+from support.operator import free_port, operator_fixture
 
 
 @pytest.fixture(scope="session")
@@ -70,12 +69,6 @@ def no_operator_tracebacks(request: pytest.FixtureRequest):
     for op, seen in zip(operators, before):
         new = op.tracebacks()[seen:]
         assert not new, "the operator logged tracebacks during this test:\n" + "\n\n".join(new)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

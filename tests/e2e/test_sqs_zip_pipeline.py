@@ -14,7 +14,6 @@ import csv
 import importlib.util
 import io
 import json
-import socket
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +21,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubernetes import client
 
+from support.benchload import has_condition
 from support.clusterinfo import wait_for
-from support.operator import operator_fixture
+from support.kasset import GROUP, VERSION, Kasset
+from support.operator import free_port, operator_fixture
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode, pytest.mark.timeout(1500)]
 
@@ -45,16 +45,10 @@ def load_make_zip():
 make_zip = load_make_zip()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def pipeline_operator(cluster, crds, real_node, aws_servers, tmp_path):
     """An operator whose port the source pod reaches at the node IP (where the servers are advertised too)."""
-    port = free_port()
+    port = free_port("0.0.0.0")
     env = {"KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "0.0.0.0",
            "KASSET_SENSOR_BASE_URL": f"http://{aws_servers.sqs.host_address}:{port}"}
     yield from operator_fixture(cluster.kubeconfig, tmp_path / "operator.log", pattern="pipe-*", node_kind="real",
@@ -68,14 +62,9 @@ def pipe_namespace(cluster, request):
     cluster.delete_namespace(name)
 
 
-def runs_of(cluster, namespace: str, sensor: str) -> list[dict]:
-    listing = client.CustomObjectsApi(cluster.api).list_namespaced_custom_object(
-        "kasset.dev", "v1alpha1", namespace, "runs", label_selector=f"kasset.dev/sensor={sensor}")
-    return listing["items"]
-
-
-def condition(obj: dict, type_: str) -> dict | None:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == type_), None)
+def runs_of(kasset: Kasset, sensor: str) -> list[dict]:
+    return kasset.custom.list_namespaced_custom_object(GROUP, VERSION, kasset.namespace, "runs",
+                                                       label_selector=f"kasset.dev/sensor={sensor}")["items"]
 
 
 def expected_totals(batch: int, n: int) -> str:
@@ -104,7 +93,7 @@ def secret(name: str, data: dict[str, str]) -> dict:
 def test_twenty_queue_messages_become_twenty_runs_of_each_job_and_every_csv_lands_in_the_bucket(
     cluster, pipe_namespace, pipeline_operator, aws_servers, tmp_path
 ):
-    ns, ctl = pipe_namespace, aws_servers.ctl
+    ns, ctl, kasset = pipe_namespace, aws_servers.ctl, Kasset(cluster, pipe_namespace)
     for job in ("unpack-zip", "process-csvs"):  # none of the Runs this test counts may be pruned
         assert example_job(job)["spec"]["successfulRunsHistoryLimit"] >= MESSAGES
     queue = ctl("queue", f"zips-{uuid.uuid4().hex[:8]}")
@@ -118,23 +107,18 @@ def test_twenty_queue_messages_become_twenty_runs_of_each_job_and_every_csv_land
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(upload, keys))
-    core = client.CoreV1Api(cluster.api)
+    core = cluster.core
     core.create_namespaced_secret(ns, secret("zip-pipeline-aws", aws_servers.env | {"SQS_QUEUE_URL": queue}))
     core.create_namespaced_secret(ns, secret("zip-pipeline-token", {"token": uuid.uuid4().hex}))
     done = cluster.kubectl("apply", "-n", ns, "-f", str(FOLDER), check=False)
     assert done.returncode == 0, done.stderr
 
-    def source_available():
-        sensor = client.CustomObjectsApi(cluster.api).get_namespaced_custom_object(
-            "kasset.dev", "v1alpha1", ns, "sensors", "zip-arrivals")
-        found = condition(sensor, "SourceAvailable")
-        return found if found and found["status"] == "True" else None
-
-    wait_for(source_available, timeout=240, interval=1, what="Sensor zip-arrivals: SourceAvailable=True")
+    wait_for(lambda: (found := kasset.condition("sensors", "zip-arrivals", "SourceAvailable")) and
+             found["status"] == "True", timeout=240, interval=1, what="Sensor zip-arrivals: SourceAvailable=True")
 
     bodies = {batch: json.dumps({"key": key}) for batch, key in keys.items()}
     first = ctl("send", queue, *(bodies[b] for b in range(1, 11)))
-    wait_for(lambda: len(runs_of(cluster, ns, "zip-arrivals")) >= 10, timeout=180, interval=1,
+    wait_for(lambda: len(runs_of(kasset, "zip-arrivals")) >= 10, timeout=180, interval=1,
              what="10 Runs of unpack-zip for the first 10 messages")
 
     pipeline_operator.stop()  # SIGTERM: a real stop; the source pod keeps polling and gets no answer
@@ -145,11 +129,10 @@ def test_twenty_queue_messages_become_twenty_runs_of_each_job_and_every_csv_land
     pipeline_operator.start()
 
     def finished(sensor: str):
-        runs = runs_of(cluster, ns, sensor)
-        failed = [r["metadata"]["name"] for r in runs if (condition(r, "Succeeded") or {}).get("status") == "False"]
+        runs = runs_of(kasset, sensor)
+        failed = [r["metadata"]["name"] for r in runs if has_condition(r, "Succeeded", ("False",))]
         assert not failed, f"Runs of Sensor {sensor} failed: {failed}"
-        done = [r for r in runs if (condition(r, "Succeeded") or {}).get("status") == "True"]
-        return runs if len(done) >= MESSAGES else None
+        return runs if sum(has_condition(r, "Succeeded") for r in runs) >= MESSAGES else None
 
     unpacks = wait_for(lambda: finished("zip-arrivals"), timeout=PIPELINE_TIMEOUT, interval=2,
                        what=f"{MESSAGES} Runs of unpack-zip Succeeded")

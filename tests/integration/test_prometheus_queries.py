@@ -9,7 +9,6 @@ the standby stays), and no operator at all (the standby stops too)."""
 from __future__ import annotations
 
 import datetime
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,19 +18,13 @@ from kubernetes import client
 
 from support.clusterinfo import wait_for
 from support.kasset import Kasset, asset, kwok_container, run
-from support.operator import OperatorProcess
+from support.operator import OperatorProcess, free_port
 from support.prometheus import PrometheusServer
 from support.promqueries import alert_queries, dashboard_queries
 
 pytestmark = pytest.mark.timeout(300)
 HELD_LEASE = "itp-held-elsewhere"
 DOOMED = "doomed"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def hold_lease(cluster, namespace: str, stop: threading.Event) -> None:

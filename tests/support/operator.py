@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,10 @@ def operator_fixture(kubeconfig: Path, log_path: Path, *, pattern: str, node_kin
         op.stop()
         print(f"[operator {pattern}, {node_kind} node] log: {log_path}")
     assert op.exit_code == 0, f"the operator did not stop cleanly on SIGTERM:\n{op.log_tail()}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on `host` now, for an operator's (or a server's) port; 0.0.0.0 when pods must reach it."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
