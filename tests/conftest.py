@@ -31,7 +31,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
 
 
 MISSING_REFERENCE_GRACE_SECONDS = 3
-TIER_PREFIXES = {"integration": "it", "bench": "it", "e2e": "e2e"}
+TIER_PREFIXES = {"integration": "it", "chaos": "it", "bench": "it", "e2e": "e2e"}
 
 
 def tier_prefix(request: pytest.FixtureRequest) -> str:
@@ -76,14 +76,15 @@ def kwok_operator(cluster: ClusterInfo, crds, tmp_path_factory):
     """The operator for the integration tier: watches `it-*` namespaces, step pods on kwok nodes. Missing
     references fail a Run after 3 s instead of 60 (the tests create objects in order); 3 finished Runs without
     a Job are kept per namespace (no test of this tier reads an older one). Its metrics port is
-    `kwok_operator.env["KASSET_METRICS_PORT"]`, on 127.0.0.1, which is also the URL container Sensors' sources
+    `kwok_operator.env["KASSET_METRICS_PORT"]`, its webhook port `KASSET_WEBHOOK_PORT`, on 127.0.0.1, which is the URL container Sensors' sources
     are given (their pods on kwok nodes never run)."""
-    port = free_port()
+    port, webhook_port = free_port(), free_port()
     yield from _operator(cluster, tmp_path_factory, pattern="it-*", node_kind="kwok",
                          env={"KASSET_MISSING_REFERENCE_GRACE_SECONDS": str(MISSING_REFERENCE_GRACE_SECONDS),
                               "KASSET_SUCCESSFUL_RUNS_HISTORY_LIMIT": "3",
                               "KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "127.0.0.1",
-                              "KASSET_SENSOR_BASE_URL": f"http://127.0.0.1:{port}"})
+                              "KASSET_WEBHOOK_PORT": str(webhook_port),
+                              "KASSET_SENSOR_BASE_URL": f"http://127.0.0.1:{webhook_port}"})
 
 
 @pytest.fixture(scope="session")

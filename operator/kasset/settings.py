@@ -22,7 +22,28 @@ class Settings(BaseSettings):
         "9090, so a Prometheus on the same host does not collide with it.",
     )
     metrics_bind_address: str = Field(
-        default="0.0.0.0", description="Address the metrics port binds (0.0.0.0: every interface, as in a pod)."
+        default="0.0.0.0",
+        description="Address the probe and webhook ports bind (0.0.0.0: every interface, as in a pod).",
+    )
+    webhook_port: int = Field(
+        default=8081, ge=0, le=65535,
+        description="Port serving the Sensors' webhooks (`POST /sensors/<namespace>/<name>`); 0 disables it. Apart "
+        "from the probe port (as controller-runtime keeps webhooks apart from probes), so no webhook caller can "
+        "starve /healthz.",
+    )
+    webhook_threads: int = Field(
+        default=32, ge=1, le=256,
+        description="Threads answering complete webhook requests (each waits on the Run's create, ~0.1 s): 32 "
+        "answer a 50 events/s burst. Slow or half-sent requests wait in the event loop, not in a thread.",
+    )
+    webhook_max_connections: int = Field(
+        default=512, ge=1, le=4096,
+        description="Open connections the webhook port accepts; beyond it, it stops accepting until some close.",
+    )
+    webhook_read_timeout_seconds: float = Field(
+        default=10.0, gt=0,
+        description="Seconds a webhook request may take to arrive whole (headers and body, from its first byte); "
+        "a slower client is disconnected (slowloris). 10 s is ample for a 1 MiB body.",
     )
     annotation_prefix: str = Field(
         default="kopf.kasset.dev",

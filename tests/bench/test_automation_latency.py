@@ -177,7 +177,7 @@ def test_webhook_events_at_50_per_second_each_become_exactly_one_run(cluster, kw
     count = bench_size("webhook_events", 500, minimum=10)
     kasset = Kasset(cluster, bench_namespace)
     path = webhook_sensor(cluster, kasset, "hook", history=count + 10)
-    target = Target(port=int(kwok_operator.env["KASSET_METRICS_PORT"]), path=path, token=TOKEN,
+    target = Target(port=int(kwok_operator.env["KASSET_WEBHOOK_PORT"]), path=path, token=TOKEN,
                     keep_alive=keep_alive)
     selector = "kasset.dev/sensor=hook"
     with watch_runs(kasset, label_selector=selector) as created, \
@@ -260,7 +260,7 @@ def test_each_sqs_message_becomes_a_run_through_the_sqs_source(cluster, kwok_ope
     count = bench_size("sqs_messages", 20, minimum=3)
     kasset = Kasset(cluster, bench_namespace)
     path = webhook_sensor(cluster, kasset, "sqs", history=count + 10)
-    sensor_url = f"http://127.0.0.1:{kwok_operator.env['KASSET_METRICS_PORT']}{path}"
+    sensor_url = f"http://127.0.0.1:{kwok_operator.env['KASSET_WEBHOOK_PORT']}{path}"
     queue_url = aws_servers.ctl("queue", f"bench-sqs-{uuid.uuid4().hex[:8]}")
     with watch_runs(kasset, label_selector="kasset.dev/sensor=sqs") as seen, sqs_sender(aws_servers) as send:
         source = start_sqs_source(aws_servers, queue_url=queue_url, sensor_url=sensor_url, token=TOKEN,

@@ -49,7 +49,7 @@ make_zip = load_make_zip()
 def pipeline_operator(cluster, crds, real_node, aws_servers, tmp_path):
     """An operator whose port the source pod reaches at the node IP (where the servers are advertised too)."""
     port = free_port("0.0.0.0")
-    env = {"KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "0.0.0.0",
+    env = {"KASSET_WEBHOOK_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "0.0.0.0",
            "KASSET_SENSOR_BASE_URL": f"http://{aws_servers.sqs.host_address}:{port}"}
     yield from operator_fixture(cluster.kubeconfig, tmp_path / "operator.log", pattern="pipe-*", node_kind="real",
                                 env=env)

@@ -40,7 +40,7 @@ def test_the_source_runs_as_a_deployment_given_the_url_and_token_and_its_posts_c
     made = wait_for(lambda: deployment(apps, namespace), timeout=30, what="the source Deployment")
     (container,) = made.spec.template.spec.containers
     env = {e.name: e for e in container.env}
-    port = int(kwok_operator.env["KASSET_METRICS_PORT"])
+    port = int(kwok_operator.env["KASSET_WEBHOOK_PORT"])
     assert env["KASSET_SENSOR_URL"].value == f"http://127.0.0.1:{port}/sensors/{namespace}/orders"
     assert env["KASSET_SENSOR_TOKEN"].value is None  # a reference, never the token itself
     assert env["KASSET_SENSOR_TOKEN"].value_from.secret_key_ref.name == "hook-token"
@@ -57,7 +57,7 @@ def test_the_source_runs_as_a_deployment_given_the_url_and_token_and_its_posts_c
     assert kasset.get("runs", answer["run"])["spec"]["params"] == {"key": "in/a.zip"}
     status, again = post(port, namespace, "orders", {"key": "in/a.zip"}, token=TOKEN, event_id="m-1")
     assert (status, again["run"]) == (200, answer["run"])
-    assert post(port, namespace, "orders", {"key": "k"}, token="wrong", event_id="m-2")[0] == 403
+    assert post(port, namespace, "orders", {"key": "k"}, token="wrong", event_id="m-2")[0] == 401
 
 
 def test_the_source_deployment_follows_the_sensor_deleted_changed_and_suspended(cluster, kwok_operator, namespace):

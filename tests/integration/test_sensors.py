@@ -57,7 +57,7 @@ def test_a_webhook_post_creates_one_run_and_its_replay_none(cluster, kwok_operat
     kasset = Kasset(cluster, namespace)
     token_secret(cluster, namespace)
     kasset.create(asset("loader", container=kwok_container(delay="100ms")), webhook_sensor())
-    port = int(kwok_operator.env["KASSET_METRICS_PORT"])
+    port = int(kwok_operator.env["KASSET_WEBHOOK_PORT"])
     wait_for(lambda: kasset.get("sensors", "hook").get("status", {}).get("endpoint"), timeout=30,
              what="the Sensor's endpoint in status")
     body = {"key": "in/a.zip", "size": 10}
@@ -74,8 +74,8 @@ def test_a_webhook_post_creates_one_run_and_its_replay_none(cluster, kwok_operat
 
 
 @pytest.mark.parametrize("token, event_id, body, code, message", [
-    (None, "e", {"key": "k", "size": 1}, 401, "missing token"),
-    ("wrong", "e", {"key": "k", "size": 1}, 403, "wrong token"),
+    (None, "e", {"key": "k", "size": 1}, 401, "unauthorized"),
+    ("wrong", "e", {"key": "k", "size": 1}, 401, "unauthorized"),
     (TOKEN, None, {"key": "k", "size": 1}, 400, "missing event id: set header X-Event-Id"),
     (TOKEN, "e", b"{not json", 400, "the body is not JSON"),
     (TOKEN, "e", {"size": 1}, 422, "spec.params.key: {{ body.key }}: body has no key 'key' (it has: size)"),
@@ -85,7 +85,7 @@ def test_a_bad_webhook_call_gets_a_4xx_naming_the_problem_and_creates_nothing(
     kasset = Kasset(cluster, namespace)
     token_secret(cluster, namespace)
     kasset.create(asset("loader", container=kwok_container()), webhook_sensor())
-    port = int(kwok_operator.env["KASSET_METRICS_PORT"])
+    port = int(kwok_operator.env["KASSET_WEBHOOK_PORT"])
     wait_for(lambda: kasset.get("sensors", "hook").get("status", {}).get("endpoint"), timeout=30,
              what="the Sensor in the operator's cache")
     status, answer = post(port, namespace, "hook", body, token=token, event_id=event_id)
@@ -100,7 +100,7 @@ def test_an_operator_killed_during_a_burst_of_200_webhook_events_ends_with_exact
     port = free_port()
     op = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace_pattern=namespace, node_kind="kwok",
                          log_path=tmp_path / "operator.log",
-                         extra_env={"KASSET_METRICS_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "127.0.0.1"})
+                         extra_env={"KASSET_WEBHOOK_PORT": str(port), "KASSET_METRICS_BIND_ADDRESS": "127.0.0.1"})
     kasset = Kasset(cluster, namespace)
     token_secret(cluster, namespace)
     kasset.create(asset("loader", container=kwok_container(delay="100ms")), webhook_sensor())

@@ -30,6 +30,7 @@ class OperatorProcess:
             "KUBECONFIG": str(kubeconfig),
             "KASSET_STEP_NODE_SELECTOR": json.dumps({"kasset.dev/node-kind": node_kind}),
             "KASSET_METRICS_PORT": "0",
+            "KASSET_WEBHOOK_PORT": "0",
             "KASSET_NAMESPACES": json.dumps([namespace_pattern]),
             **(extra_env or {}),
         }

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kasset.api import RunStatus
 from kasset.metrics import Metrics
 from kasset.reconcilers.runmetrics import observe_run_transitions
-from kasset.runtime.server import OperatorServer
+from kasset.runtime.server import HttpServer, probe_routes
 from kasset_factories import NAMESPACE, at, make_asset, make_run, materialized
 
 CONTRACT = {
@@ -112,7 +112,8 @@ def test_each_run_transition_counts_once_with_its_latencies():
 
 def test_the_server_answers_metrics_healthz_and_readyz_only_when_ready():
     metrics, ready = with_cache(Metrics()), threading.Event()
-    server = OperatorServer(registry=metrics.registry, ready=ready, port=0, host="127.0.0.1")
+    server = HttpServer(name="probes", port=0, host="127.0.0.1",
+                        routes=probe_routes(registry=metrics.registry, ready=ready))
     server.start()
     base = f"http://127.0.0.1:{server.port}"
     try:
@@ -132,7 +133,8 @@ def test_the_server_answers_metrics_healthz_and_readyz_only_when_ready():
 def test_connections_opened_while_the_server_is_busy_wait_in_its_backlog():
     """Sources that open a connection per event (50/s) while the accepting thread waits for the GIL: the
     standard library's backlog of 5 dropped or reset the rest. Not started, the server accepts nothing."""
-    server = OperatorServer(registry=Metrics().registry, ready=threading.Event(), port=0, host="127.0.0.1")
+    server = HttpServer(name="probes", port=0, host="127.0.0.1",
+                        routes=probe_routes(registry=Metrics().registry, ready=threading.Event()))
     clients = []
     try:
         for _ in range(100):

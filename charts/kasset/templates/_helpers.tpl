@@ -41,7 +41,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Where container Sensors' sources POST events: the value, or the Service's cluster DNS name. */}}
 {{- define "kasset.sensorBaseURL" -}}
-{{- default (printf "http://%s.%s.svc:%v" (include "kasset.fullname" .) .Release.Namespace .Values.metrics.port) .Values.sensors.baseURL -}}
+{{- default (printf "http://%s.%s.svc:%v" (include "kasset.fullname" .) .Release.Namespace .Values.webhooks.port) .Values.sensors.baseURL -}}
 {{- end -}}
 
 {{/* What the operator may do with the resources it serves (namespace-scoped rules). */}}

@@ -189,11 +189,21 @@ class Kube:
         }
         (self.event_sink or self.write_event)(event)
 
-    def write_event(self, event: dict) -> None:
-        """Create `event` (a core/v1 Event body); a failure is logged, never raised."""
+    def write_event(self, event: dict) -> dict | None:
+        """Create `event` (a core/v1 Event body): the created Event, or None (a failure is logged, never raised)."""
         involved = event["involvedObject"]
         try:
-            self._call("create event", self.core.create_namespaced_event, involved["namespace"], event)
+            return self._call("create event", self.core.create_namespaced_event, involved["namespace"], event)
         except ApiError as exc:
             log.warning("Could not record event %s on %s/%s: %s", event["reason"], involved["kind"],
                         involved["name"], exc)
+            return None
+
+    def patch_event(self, namespace: str, name: str, patch: dict) -> dict | None:
+        """Merge-patch Event `name` (a repeat's count): the patched Event, or None when it is gone or failed."""
+        try:
+            return self._call(f"patch event {name}", self.core.patch_namespaced_event, name, namespace, patch)
+        except ApiError as exc:
+            if exc.status != 404:
+                log.warning("Could not count a repeat of Event %s/%s: %s", namespace, name, exc)
+            return None

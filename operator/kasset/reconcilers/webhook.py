@@ -5,13 +5,19 @@ caller or from a container Sensor's source (which sends each event's id in `X-Ev
 the Run exists, so a caller (the SQS source) may delete its message on any 2xx:
 - 201 `{"run": ..., "runKey": ...}`: the Run was created; 200 with `"duplicate": true`: this event's Run existed
   (a retry or a replay: nothing more is created);
-- 400 the body is not a JSON object, or the event id is missing; 401 no bearer token; 403 a wrong token;
-  404 no such Sensor (or an assetMaterialized one); 422 a template does not render (the message names the field);
-  503 the operator is starting, the Sensor is suspended, its Secret is missing, or the API server failed
-  (retry).
-Every refusal is a Warning Event `EventRefused` on the Sensor (except 404: there is no Sensor to tell).
+- **401, the same body for every unauthenticated caller**: no bearer token, a wrong one, no such Sensor (or an
+  assetMaterialized one), or a Sensor whose token Secret is missing or blank. A caller without the token learns
+  nothing about which Sensors or Secrets exist (Kubernetes' own API answers 401/404 the same way);
+- after authentication: 400 the body is not a JSON object, or the event id is missing; 422 a template does not
+  render (the message names the field); 503 the Sensor is suspended or the API server failed (retry);
+- 503 before authentication only while the operator is starting, or when the token cannot be read (API error).
+The Sensor's owner sees why calls were refused in Warning Events `EventRefused` on the Sensor, which the
+EventWriter aggregates (one Event with a count per distinct message, as client-go's EventCorrelator does), and
+in `kasset_sensor_events_total{outcome="refused"}`.
 
-Tokens are compared in constant time (`hmac.compare_digest`). The Secret is read with a GET and kept for
+The namespace and name are checked against Kubernetes' name rules and looked up without creating anything, so
+requests to random paths cost no memory. Tokens are compared in constant time (`hmac.compare_digest`), after
+stripping whitespace; a blank token accepts nothing. The Secret is read with a GET and kept for
 `TOKEN_TTL_SECONDS`, so a rotated token takes effect within that time and a burst costs one read.
 
 Does not: parse HTTP (see `kasset.runtime.server`) or turn events into Run requests (see `planning.sensor`).
@@ -21,11 +27,13 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kasset.api.base import NAME_MAX_LENGTH
 from kasset.api.sensor import EVENT_ID_MAX_LENGTH, Sensor
 from kasset.k8s import ApiError, NotFound
 from kasset.planning.sensor import body_event_id, webhook_event
@@ -34,6 +42,7 @@ from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.sensor import emit, request_event_run
 
 TOKEN_TTL_SECONDS = 10.0
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 #: The header a container source sends each event's id in (its runKey).
 SOURCE_EVENT_ID_HEADER = "X-Event-Id"
 
@@ -47,6 +56,10 @@ class Answer:
         return (json.dumps(self.body, separators=(",", ":")) + "\n").encode()
 
 
+#: The one answer every unauthenticated caller gets.
+UNAUTHORIZED = Answer(401, {"error": "unauthorized: send the Sensor's token as 'Authorization: Bearer <token>'"})
+
+
 class Webhooks:
     """Answers webhook calls for the Sensors in the cache."""
 
@@ -58,25 +71,23 @@ class Webhooks:
     def serve(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str, bytes]:
         """The server's POST route for `/sensors/<namespace>/<name>` (`path` is `<namespace>/<name>`)."""
         parts = path.strip("/").split("/")
-        answer = (self.handle(parts[0], parts[1], headers, body) if len(parts) == 2 and all(parts)
+        answer = (self.handle(parts[0], parts[1], headers, body) if len(parts) == 2 and all(map(_is_name, parts))
                   else Answer(404, {"error": "POST to /sensors/<namespace>/<sensor>"}))
         return answer.status, "application/json", answer.encode()
 
     def handle(self, namespace: str, name: str, headers: Mapping[str, str], body: bytes) -> Answer:
         if not self.ready.is_set():  # a Sensor missing from a cache still filling is no answer: retry
             return Answer(503, {"error": "the operator is starting (caches not synced); retry"})
-        ns = self.rt.cache.namespace(namespace)
-        sensor = ns.sensors.valid.get(name)
-        if sensor is None or sensor.spec.asset_materialized is not None:
-            return Answer(404, {"error": f"no webhook or container Sensor {namespace}/{name}"})
-        refusal = self._refusal(sensor, headers, body)
+        ns = self.rt.cache.find_namespace(namespace)
+        sensor = ns.sensors.valid.get(name) if ns is not None else None
+        refusal = self._authenticate(sensor, headers)
+        if refusal is None:
+            refusal = self._read(sensor, headers, body)
         if isinstance(refusal, Answer):
-            emit(self.rt, sensor, "Warning", "EventRefused", f"HTTP {refusal.status}: {refusal.body['error']}")
             self.rt.metrics.sensor_events.labels("refused").inc()
             return refusal
-        event = webhook_event(*refusal)
         try:
-            run, created = request_event_run(self.rt, ns, sensor, event)
+            run, created = request_event_run(self.rt, ns, sensor, webhook_event(*refusal))
         except TemplateError as exc:
             self.rt.metrics.sensor_events.labels("refused").inc()
             return Answer(422, {"error": str(exc)})
@@ -88,18 +99,39 @@ class Webhooks:
         answer = {"run": run.metadata.name, "runKey": run.spec.run_key}
         return Answer(201, answer) if created else Answer(200, answer | {"duplicate": True})
 
-    def _refusal(self, sensor: Sensor, headers: Mapping[str, str], body: bytes) -> Answer | tuple[str, object]:
-        """An Answer refusing the call, or (event id, parsed body)."""
-        if sensor.spec.suspend:
-            return Answer(503, {"error": "the Sensor is suspended (spec.suspend)"})
+    def _authenticate(self, sensor: Sensor | None, headers: Mapping[str, str]) -> Answer | None:
+        """None when the caller holds the Sensor's token; else the uniform 401 (or 503: the token is unreadable).
+        Only the Sensor's owner learns why, from an Event."""
+        if sensor is None or sensor.spec.asset_materialized is not None:
+            return UNAUTHORIZED
         token = self._token(sensor)
         if isinstance(token, Answer):
             return token
         given = headers.get("Authorization", "")
-        if not given.startswith("Bearer "):
-            return Answer(401, {"error": "missing token: send 'Authorization: Bearer <token>'"})
-        if not hmac.compare_digest(given.removeprefix("Bearer ").strip().encode(), token.strip()):
-            return Answer(403, {"error": "wrong token"})
+        why = None
+        if not token:
+            source = "webhook" if sensor.spec.webhook is not None else "container"
+            ref = (sensor.spec.webhook or sensor.spec.container).token_secret_ref
+            why = f"Secret {ref.name} (key {ref.key}) of spec.{source}.tokenSecretRef is missing or blank"
+        elif not given.startswith("Bearer "):
+            why = "no bearer token (send 'Authorization: Bearer <token>')"
+        elif not hmac.compare_digest(given.removeprefix("Bearer ").strip().encode(), token):
+            why = "wrong token"
+        if why is None:
+            return None
+        emit(self.rt, sensor, "Warning", "EventRefused", f"HTTP 401: {why}")
+        return UNAUTHORIZED
+
+    def _read(self, sensor: Sensor, headers: Mapping[str, str], body: bytes) -> Answer | tuple[str, object]:
+        """An authenticated call: an Answer refusing it, or (event id, parsed body)."""
+        refusal = self._parse(sensor, headers, body)
+        if isinstance(refusal, Answer):
+            emit(self.rt, sensor, "Warning", "EventRefused", f"HTTP {refusal.status}: {refusal.body['error']}")
+        return refusal
+
+    def _parse(self, sensor: Sensor, headers: Mapping[str, str], body: bytes) -> Answer | tuple[str, object]:
+        if sensor.spec.suspend:
+            return Answer(503, {"error": "the Sensor is suspended (spec.suspend)"})
         try:
             parsed = json.loads(body or b"null")
         except ValueError as exc:
@@ -116,6 +148,7 @@ class Webhooks:
         return event_id, parsed
 
     def _token(self, sensor: Sensor) -> bytes | Answer:
+        """The Sensor's token, stripped (b"" when its Secret or key is missing or blank), or 503 on an API error."""
         source = sensor.spec.webhook or sensor.spec.container
         ref, namespace = source.token_secret_ref, sensor.metadata.namespace
         key, now = (namespace, ref.name, ref.key), time.monotonic()
@@ -123,19 +156,20 @@ class Webhooks:
             cached = self._tokens.get(key)
         if cached is None or now - cached[0] > TOKEN_TTL_SECONDS:
             try:
-                value = self.rt.kube.get_secret_value(namespace, ref.name, ref.key)
+                value = (self.rt.kube.get_secret_value(namespace, ref.name, ref.key) or b"").strip()
             except NotFound:
-                value = None
+                value = b""
             except ApiError as exc:
-                return Answer(503, {"error": f"could not read Secret {ref.name}: {exc}"})
+                return Answer(503, {"error": f"the token could not be read; retry: {exc}"})
             cached = (now, value)
             with self._lock:
                 self._tokens[key] = cached
-        if not cached[1]:
-            where = "webhook" if sensor.spec.webhook is not None else "container"
-            return Answer(503, {"error": f"Secret {ref.name} (key {ref.key}) of spec.{where}.tokenSecretRef is "
-                                         "missing"})
         return cached[1]
+
+
+def _is_name(part: str) -> bool:
+    """A namespace's or Sensor's name: a DNS subdomain (namespaces are labels, a subset)."""
+    return len(part) <= NAME_MAX_LENGTH and _NAME.fullmatch(part) is not None
 
 
 def _event_id_source(sensor: Sensor) -> tuple[str, str | None]:

@@ -576,6 +576,12 @@ class Cache:
                 found = self._namespaces[name] = NamespaceCache(name, self._lock)
             return found
 
+    def find_namespace(self, name: str) -> NamespaceCache | None:
+        """The namespace's cache if the watches have put anything in it; never creates one (a caller's input,
+        such as a webhook's path, must not grow the cache)."""
+        with self._lock:
+            return self._namespaces.get(name)
+
     def namespaces(self) -> list[NamespaceCache]:
         with self._lock:
             return list(self._namespaces.values())

@@ -49,13 +49,14 @@ from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.webhook import Webhooks
 from kasset.runtime.cache import Cache, slim, slim_step_job
 from kasset.runtime.leader import LeaderElector
-from kasset.runtime.server import OperatorServer
+from kasset.runtime.server import HttpServer, Limits, probe_routes
 from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
 log = logging.getLogger("kasset.controller")
 #: API connections kept for webhook requests being answered at once (each holds one while it creates its Run).
-WEBHOOK_CONNECTIONS = 32
+#: The probe port's callers are the kubelet and Prometheus: a few threads and connections are plenty.
+PROBE_LIMITS = Limits(threads=4, connections=64)
 RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run, "Backfill": reconcile_backfill,
                "Schedule": reconcile_schedule, "Sensor": reconcile_sensor}
 
@@ -83,26 +84,35 @@ class Controller:
         self.settings = settings
         self.ready = threading.Event()
         self.metrics = Metrics()
-        # a connection per worker, the watches, and webhook requests in flight (a 50 events/s burst held 33 at once
+        # a connection per worker, the watches, and one per webhook thread (a 50 events/s burst held 33 at once
         # with workers + 8 = 32: urllib3 then closes the extra connections instead of reusing them)
-        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8 + WEBHOOK_CONNECTIONS),
+        self.kube = kube or Kube(connect(qps_pool=settings.workers + 8 + settings.webhook_threads),
                                  on_request=self.metrics.observe_request)
-        self.events = EventWriter(self.kube.write_event)
+        self.events = EventWriter(self.kube.write_event, patch=self.kube.patch_event)
         self.kube.event_sink = self.events.emit  # no reconcile or webhook answer waits for an Event's write
         self.rt = Runtime(kube=self.kube, cache=Cache(), queue=WorkQueue(), settings=settings, metrics=self.metrics)
         self.scope = NamespaceScope(settings.namespaces)
         self.informers = [informer for watch_ns in self.scope.watched for informer in self._informers(watch_ns)]
         self.metrics.watch_cache(assets=self._cached_assets, queued=self.rt.queue.queued)
-        self.server = None if not settings.metrics_port else OperatorServer(
-            registry=self.metrics.registry, ready=self.ready, port=settings.metrics_port,
-            host=settings.metrics_bind_address)
-        if self.server is not None:
-            self.server.post_routes["/sensors/"] = Webhooks(self.rt, ready=self.ready).serve
+        self.servers = self._servers(settings)
         self.elector = self._elector() if settings.leader_elect else None
         self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
                          for i in range(settings.workers)]
         self._stopping = threading.Event()
         self._safety_net = threading.Thread(target=self._resync_unfinished_runs, name="safety-net", daemon=True)
+
+    def _servers(self, settings: Settings) -> list[HttpServer]:
+        """The probe port (/metrics, /healthz, /readyz) and the webhook port (POST /sensors/...); 0 turns one off."""
+        host, servers = settings.metrics_bind_address, []
+        if settings.metrics_port:
+            servers.append(HttpServer(name="probes", port=settings.metrics_port, host=host, limits=PROBE_LIMITS,
+                                      routes=probe_routes(registry=self.metrics.registry, ready=self.ready)))
+        if settings.webhook_port:
+            limits = Limits(threads=settings.webhook_threads, connections=settings.webhook_max_connections,
+                            read_timeout_seconds=settings.webhook_read_timeout_seconds)
+            servers.append(HttpServer(name="webhooks", port=settings.webhook_port, host=host, limits=limits,
+                                      post_routes={"/sensors/": Webhooks(self.rt, ready=self.ready).serve}))
+        return servers
 
     def _elector(self) -> LeaderElector:
         """The Lease is the chart's (`<release>-leader` in the pod's namespace); the identity is the pod's name."""
@@ -132,8 +142,8 @@ class Controller:
 
     def start(self) -> None:
         self.events.start()
-        if self.server is not None:
-            self.server.start()  # /healthz answers while the caches fill
+        for server in self.servers:
+            server.start()  # /healthz answers while the caches fill
         for informer in self.informers:
             informer.start()
         deadline = time.monotonic() + self.settings.sync_timeout_seconds
@@ -168,8 +178,8 @@ class Controller:
     def stop(self, timeout: float = 5.0) -> None:
         self.ready.clear()
         self.metrics.ready.set(0)
-        if self.server is not None:
-            self.server.stop()
+        for server in self.servers:
+            server.stop()
         self._stopping.set()
         self.rt.queue.shutdown()
         for informer in self.informers:
