@@ -152,3 +152,25 @@ def test_a_reader_without_the_lock_never_misses_an_object_while_a_newer_version_
         reader.join()
         sys.setswitchinterval(interval)
     assert not misses, f"the reader found no Asset 'a' {len(misses)} times"
+
+
+def test_a_model_that_raises_something_other_than_a_validation_error_keeps_the_object_aside_naming_it(caplog):
+    """A parser bug must cost one object a condition, never its informer (which would relist for ever)."""
+    from pydantic import field_validator
+
+    from kasset.api.base import KassetModel
+    from kasset.runtime.cache import Kind
+
+    class Fragile(KassetModel):
+        spec: dict
+
+        @field_validator("spec")
+        @classmethod
+        def explode(cls, value):
+            raise IsADirectoryError(21, "Is a directory", "/usr/share/zoneinfo/Europe")
+
+    kind = Kind(Fragile)
+    kept = kind.put({"metadata": {"name": "s", "resourceVersion": "1"}, "spec": {}})
+    assert kept is not None and "s" in kind.invalid and "s" not in kind.valid
+    assert "IsADirectoryError" in str(kind.invalid["s"].error)
+    assert any("Parsing a Fragile raised IsADirectoryError" in r.message for r in caplog.records)

@@ -189,6 +189,8 @@ def test_resolve_partitions_reads_the_jobs_assets_and_refuses_mixed_definitions(
 @pytest.mark.parametrize("spec, message", [
     ({"schedule": "61 * * * *"}, "spec.schedule: '61 * * * *' is not a cron expression"),
     ({"timeZone": "Mars/Olympus"}, "spec.timeZone: 'Mars/Olympus' is not an IANA time zone"),
+    ({"timeZone": "Europe"}, "spec.timeZone: 'Europe' is not an IANA time zone"),  # a folder: IsADirectoryError
+    ({"timeZone": "../../../etc/passwd"}, "is not an IANA time zone"),
     ({"selection": {"assets": ["a"]}}, "exactly one of jobRef and selection"),
 ])
 def test_the_model_refuses_a_bad_spec_naming_the_field(spec, message):

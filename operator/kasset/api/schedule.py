@@ -38,7 +38,7 @@ def check_cron(expression: str) -> str:
 def check_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # `Europe` is a folder of the tz database: IsADirectoryError
         raise ValueError(f"spec.timeZone: {name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
     return name
 

@@ -1,8 +1,11 @@
 """List, then watch, one resource, and hand every change to a callback: the informer half of client-go's
 informer/lister pair (the store and its indexes are the caller's, see `kasset.runtime.cache`).
 
-The list is paginated; the watch resumes from the last resourceVersion seen (bookmarks keep it fresh) and the
-informer lists again when the server answers 410 Gone, reporting objects that vanished meanwhile as DELETED.
+The list is paginated; the watch resumes from the last resourceVersion seen (bookmarks keep it fresh), after a
+broken stream or an API error too, as client-go's reflector does; the informer lists again only when the server
+answers 410 Gone, reporting objects that vanished meanwhile as DELETED. A stream silent for `IDLE_SECONDS`
+(the API server sends a bookmark about every minute) is taken for half-open and watched again. An exception of
+the callback for one object is logged and skipped: one object never makes the informer relist or stall.
 `synced` is set once the first list was handed over: "ready" means every informer is synced and watching.
 `stop()` shuts the open stream's socket down, so a stop takes effect at once, not after the watch's timeout.
 
@@ -28,6 +31,8 @@ from kasset.k8s.errors import ApiError, Gone, from_api_exception
 log = logging.getLogger("kasset.informer")
 PAGE_SIZE = 500
 WATCH_SECONDS = 300
+#: Seconds without a byte on a watch (no event, no bookmark) after which the stream counts as dead.
+IDLE_SECONDS = 90
 RETRY_SECONDS = (0.5, 1, 2, 4, 8)
 
 #: (event type, object): ADDED, MODIFIED or DELETED, and the object as the API server sent it.
@@ -67,6 +72,7 @@ class Informer:
         self._stop = threading.Event()
         self._response: Any = None
         self._known: dict[tuple[str, str], dict] = {}  # the last object seen per key, to report vanished ones
+        self._version: str | None = None  # the last resourceVersion seen: where a broken watch resumes
         self._lister = resource.lister(api, namespace)
         self._thread = threading.Thread(target=self._run, name=f"informer-{resource.plural}", daemon=True)
 
@@ -96,12 +102,14 @@ class Informer:
                 if version is None:
                     version = self._list()
                     self.synced.set()
+                if self._stop.is_set():  # stopped while listing: no watch to open
+                    return
                 version = self._watch(version)
                 failures = 0
             except Gone:
                 log.info("Watch of %s expired; listing again", self.resource.plural)
                 version = None
-            except Exception as exc:  # the API server restarted, a timeout, a broken stream: list again soon
+            except Exception as exc:  # the API server restarted, a timeout, a broken stream: watch again soon
                 if self._stop.is_set():
                     return
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
@@ -110,8 +118,17 @@ class Informer:
                     exc = f"the API server does not serve {self.resource.plural}.{self.resource.group}: is its " \
                           "CRD installed? (`kasset run` installs Kasset's; or `kubectl apply -f crds/`)"
                 log.warning("Watch of %s failed (%s); retrying in %ss", self.resource.plural, exc, delay)
-                version = None
+                version = self._version if version is not None else None  # resume where the stream broke
                 self._stop.wait(delay)
+
+    def _deliver(self, kind: str, obj: dict) -> None:
+        """Hand one event to the callback; its failure is that object's, not the watch's."""
+        try:
+            self.on_event(kind, obj)
+        except Exception:  # noqa: BLE001
+            meta = obj.get("metadata") or {}
+            log.exception("Handling %s %s/%s/%s failed; skipped", kind, self.resource.plural, meta.get("namespace"),
+                          meta.get("name"))
 
     def _request(self, query: dict[str, Any], *, timeout: Any) -> Any:
         if self.label_selector:
@@ -142,21 +159,25 @@ class Informer:
             for obj in page.get("items") or []:
                 meta = obj["metadata"]
                 seen[(meta.get("namespace", ""), meta["name"])] = obj
-                self.on_event("ADDED", obj)
+                self._deliver("ADDED", obj)
             token = page["metadata"].get("continue")
             if not token:
                 break
             query["_continue"] = token
         for key, obj in self._known.items():
             if key not in seen:
-                self.on_event("DELETED", obj)
+                self._deliver("DELETED", obj)
         self._known = {key: _tombstone(obj) for key, obj in seen.items()}
-        return page["metadata"]["resourceVersion"]
+        self._version = page["metadata"]["resourceVersion"]
+        return self._version
 
     def _watch(self, version: str) -> str:
         query = {"watch": True, "resource_version": version, "allow_watch_bookmarks": True,
                  "timeout_seconds": WATCH_SECONDS}
-        self._response = response = self._request(query, timeout=(5, WATCH_SECONDS + 30))
+        self._response = response = self._request(query, timeout=(5, IDLE_SECONDS))
+        if self._stop.is_set():  # stopped while the watch was being opened: stop() found no stream to shut
+            response.release_conn()
+            return version
         try:
             for line in iter_resp_lines(response):
                 if self._stop.is_set():
@@ -167,7 +188,7 @@ class Informer:
                     if obj.get("code") == 410:
                         raise Gone(obj.get("message", "resourceVersion too old"), status=410)
                     raise ApiError(f"watch {self.resource.plural}: {obj.get('message')}", status=obj.get("code"))
-                version = obj.get("metadata", {}).get("resourceVersion", version)
+                version = self._version = obj.get("metadata", {}).get("resourceVersion", version)
                 if kind == "BOOKMARK":
                     continue
                 meta = obj["metadata"]
@@ -176,7 +197,7 @@ class Informer:
                     self._known.pop(key, None)
                 else:
                     self._known[key] = _tombstone(obj)
-                self.on_event(kind, obj)
+                self._deliver(kind, obj)
         finally:
             self._response = None
             response.release_conn()

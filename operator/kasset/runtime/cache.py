@@ -22,12 +22,14 @@ Does not: talk to the API (the informers feed it) or decide what to reconcile.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails
 
 from kasset.api.asset import Asset
 from kasset.api.backfill import Backfill
@@ -43,6 +45,7 @@ from kasset.planning.names import sanitize_label_value
 from kasset.planning.run import is_run_finished
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("kasset.cache")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,15 @@ def slim_step_job(raw: dict) -> dict:
             "status": raw.get("status") or {}}
 
 
+def _unexpected(model: type[BaseModel], exc: Exception) -> ValidationError:
+    """An error the models raised other than a ValidationError, as one (on `spec`): the object is kept aside
+    with a condition like any invalid one, and the bug is logged, instead of breaking its informer."""
+    log.error("Parsing a %s raised %s", model.__name__, type(exc).__name__, exc_info=exc)
+    error = ValueError(f"could not be parsed ({type(exc).__name__}: {exc})")
+    return ValidationError.from_exception_data(model.__name__, [
+        InitErrorDetails(type="value_error", loc=("spec",), input=None, ctx={"error": error})])
+
+
 class Kind(Generic[M]):
     """Parsed objects of one kind in one namespace. The watch event of a version the cache already holds (the
     echo of the operator's own write, stored when it was written) is not a change: whoever writes an object
@@ -100,8 +112,8 @@ class Kind(Generic[M]):
             new: M | Invalid = self.model.model_validate(raw)
             self.valid[name] = new  # replaced in place: a reader without the lock never finds the name missing
             self.invalid.pop(name, None)
-        except ValidationError as exc:
-            new = Invalid(slim(raw), exc)
+        except Exception as exc:  # noqa: BLE001 (a model that raises anything else is our bug, not the tenant's)
+            new = Invalid(slim(raw), exc if isinstance(exc, ValidationError) else _unexpected(self.model, exc))
             self.invalid[name] = new
             self.valid.pop(name, None)
         self.versions[name] = version

@@ -149,6 +149,7 @@ class Controller:
         deadline = time.monotonic() + self.settings.sync_timeout_seconds
         for informer in self.informers:
             if not informer.synced.wait(max(0.0, deadline - time.monotonic())):
+                self.stop()  # frees the ports and the watches: kopf's retry starts a whole new controller
                 raise TimeoutError(f"the first list of {informer.resource.plural} did not arrive within "
                                    f"{self.settings.sync_timeout_seconds:g}s")
         self.ready.set()  # a standby is ready too: synced and watching, its queue filling (deduplicated)
