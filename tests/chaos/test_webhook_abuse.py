@@ -117,3 +117,38 @@ def test_lying_lengths_and_slow_clients_do_not_stop_the_operator_answering(clust
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_a_replay_after_its_run_was_pruned_creates_nothing_and_a_squatted_name_does_not_swallow_an_event(
+        cluster, kwok_operator, namespace):
+    """Runs without a Job keep 3 successful ones here (the kwok operator's history limit): events 0-5 leave 3
+    Runs, and replaying event 0 must still be a duplicate. A Run squatting on the name an event's Run would get,
+    with another runKey, must not make that event a 'duplicate'."""
+    kasset = Kasset(cluster, namespace)
+    token_secret(cluster, namespace)
+    kasset.create(asset("loader", container=kwok_container()), webhook_sensor("hook"))
+    in_cache(kasset, "hook")
+    port = int(kwok_operator.env["KASSET_WEBHOOK_PORT"])
+    first = [post(port, namespace, "hook", {}, token=TOKEN, event_id=f"m-{i}") for i in range(6)]
+    assert {status for status, _ in first} == {201}
+
+    def runs() -> list[dict]:
+        return kasset.custom.list_namespaced_custom_object("kasset.dev", "v1alpha1", namespace, "runs")["items"]
+
+    wait_for(lambda: len(runs()) == 3 and len(kasset.get("sensors", "hook")["status"].get("seenKeys", [])) == 6,
+             timeout=90, what="3 Runs kept and 6 events remembered")
+    pruned = first[0][1]["run"]
+    assert pruned not in {r["metadata"]["name"] for r in runs()}
+    status, again = post(port, namespace, "hook", {}, token=TOKEN, event_id="m-0")
+    assert (status, again.get("duplicate"), again["run"]) == (200, True, pruned)
+    assert len(runs()) == 3
+
+    from kasset.planning.names import derived_run_name
+
+    uid = kasset.get("sensors", "hook")["metadata"]["uid"]
+    squatted = derived_run_name("hook", f"sensor/{uid}/webhook/squat")
+    kasset.create({"apiVersion": "kasset.dev/v1alpha1", "kind": "Run", "metadata": {"name": squatted},
+                   "spec": {"selection": {"assets": ["loader"]}, "runKey": "someone-else"}})
+    status, answer = post(port, namespace, "hook", {}, token=TOKEN, event_id="squat")
+    assert status == 201 and answer["run"] != squatted, answer
+    assert kasset.get("runs", answer["run"])["spec"]["runKey"] == f"sensor/{uid}/webhook/squat"

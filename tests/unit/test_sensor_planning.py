@@ -67,3 +67,45 @@ def test_status_counts_runs_by_outcome_and_lists_the_newest_bounded():
     ready = find_condition(status.conditions, "Ready")
     assert (ready.status, ready.reason, ready.message) == ("True", "Listening",
                                                             "POST events to /sensors/team/hook on the operator's port")
+
+
+def test_a_rendered_partition_over_its_limit_is_a_template_error_naming_the_field():
+    sensor = make_sensor(partition="{{ body.day }}", selection=None)
+    with pytest.raises(TemplateError, match="spec.partition: the rendered value is refused"):
+        build_run_request(sensor, webhook_event("m", {"day": "d" * 300}))
+
+
+def test_a_template_cannot_render_without_bound():
+    """A 12 KB template over 64 KiB of metadata once rendered 62 MiB."""
+    metadata = {"blob": "x" * 64 * 1024}
+    many = make_sensor(params={"p": "{{ body.blob }}" * 1000})
+    with pytest.raises(TemplateError, match="spec.params.p: renders to more than 16384 characters"):
+        build_run_request(many, webhook_event("m", metadata))
+    wide = make_sensor(params={f"k{i}": "{{ body.blob }}" for i in range(100)})
+    with pytest.raises(TemplateError, match="renders to more than 65536 characters"):
+        build_run_request(wide, webhook_event("m", metadata))
+    fine = build_run_request(make_sensor(params={"p": "{{ body.blob }}"}), webhook_event("m", {"blob": "x" * 100}))
+    assert fine.spec.params == {"p": "x" * 100}
+
+
+def test_seen_keys_remember_pruned_runs_newest_first_and_bounded():
+    from kasset.api.sensor import MAX_SEEN_KEYS
+    from kasset.planning.sensor import key_hash, remember_keys, seen_before
+
+    sensor = make_sensor(params={"key": "{{ body.key }}"})
+    runs = [build_run(f"r{i}", f"sensor/uid-hook/webhook/m-{i}") for i in range(3)]
+    seen = remember_keys([], runs)
+    assert seen == [key_hash(f"sensor/uid-hook/webhook/m-{i}") for i in range(3)]
+    later = remember_keys(seen, runs[2:])  # r0 and r1 were pruned: their keys stay
+    assert set(later) == set(seen)
+    remembered = Sensor.model_validate(sensor.model_dump(by_alias=True) | {"status": {"seenKeys": later}})
+    assert seen_before(remembered, webhook_event("m-0", {})) and not seen_before(remembered, webhook_event("m-9", {}))
+    many = remember_keys([key_hash(str(i)) for i in range(MAX_SEEN_KEYS)], runs)
+    assert len(many) == MAX_SEEN_KEYS and many[:3] == seen
+
+
+def build_run(name: str, run_key: str):
+    from kasset.api.run import Run
+
+    return Run.model_validate({"metadata": {"name": name, "namespace": NAMESPACE},
+                               "spec": {"jobRef": {"name": "load"}, "runKey": run_key}})

@@ -30,6 +30,9 @@ from kasset.api.run import JobRef
 
 #: Runs listed in status.recentRuns, newest first.
 MAX_RECENT_RUNS = 20
+#: Events remembered in status.seenKeys (as hashes of their runKeys): a replay within them creates nothing,
+#: even after the event's Run was pruned by the history limits.
+MAX_SEEN_KEYS = 1000
 #: Most assets one assetMaterialized source watches.
 MAX_WATCHED_ASSETS = 100
 EVENT_ID_MAX_LENGTH = 200
@@ -151,6 +154,13 @@ class SensorStatus(KassetModel):
     recent_runs: list[SensorRun] = Field(
         default_factory=list, description=f"The latest Runs created, newest first (at most {MAX_RECENT_RUNS}).",
         max_length=MAX_RECENT_RUNS,
+    )
+    seen_keys: list[str] = Field(
+        default_factory=list,
+        description=f"Hashes of the runKeys of the latest {MAX_SEEN_KEYS} events, newest first: an event seen "
+        "here is a duplicate even after its Run was deleted by the history limits.",
+        max_length=MAX_SEEN_KEYS,
+        json_schema_extra={"items": {"maxLength": 32}},
     )
     running: int = Field(default=0, description="Runs of the Sensor not finished.", ge=0)
     succeeded: int = Field(default=0, description="Runs of the Sensor that succeeded (still kept).", ge=0)

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from kasset.api.asset import Materialization
 from kasset.api.conditions import Condition, find_condition
 from kasset.api.run import RunSpec, RunStatus
 from kasset.planning.graph import StepNode
 from kasset.planning.results import StepResult
+from kasset.planning.templates import TemplateError
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,17 @@ def warn_when_false(before: Sequence[Condition], after: Sequence[Condition], typ
     if old is not None and (old.status, old.reason) == (new.status, new.reason):
         return ()
     return (PlanEvent("Warning", new.reason, new.message),)
+
+
+def rendered_run_spec(**fields: Any) -> RunSpec:
+    """A RunSpec from rendered templates. A rendered value the Run's schema refuses (a partition key over 256
+    characters) is a TemplateError naming the field, like any template that does not render."""
+    try:
+        return RunSpec(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise TemplateError(f"spec.{where}: the rendered value is refused: {first['msg']}") from None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import re
 DNS_LABEL_MAX = 63
 LABEL_VALUE_MAX = 63
 HASH_LENGTH = 8
+#: Hex digits of the runKey hash in a triggered Run's name (and of a Sensor's seen keys).
+KEY_HASH_LENGTH = 16
 #: Indexed Jobs name each pod's hostname `<job>-<index>`, which must stay a DNS label: leave room for
 #: "-" and up to six digits of index.
 JOB_NAME_MAX = DNS_LABEL_MAX - 7
@@ -70,8 +72,9 @@ def sanitize_label_value(value: str) -> str:
 
 
 def derived_run_name(prefix: str, key: str) -> str:
-    """Name of a Run created by a trigger: `<prefix>-<hash of key>`, a DNS label, so one key → one Run."""
-    suffix = short_hash(key)
-    keep = DNS_LABEL_MAX - HASH_LENGTH - 1
+    """Name of a Run created by a trigger: `<prefix>-<64-bit hash of key>`, a DNS label, so one key → one Run
+    (32 bits would make two of 77,000 keys collide with even odds)."""
+    suffix = short_hash(key, KEY_HASH_LENGTH)
+    keep = DNS_LABEL_MAX - KEY_HASH_LENGTH - 1
     cleaned = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", prefix.lower())).strip("-")[:keep].rstrip("-")
     return f"{cleaned}-{suffix}" if cleaned else f"run-{suffix}"

@@ -25,13 +25,13 @@ from kasset.api.conditions import find_condition, set_condition
 from kasset.api.contract import ANNOTATION_SCHEDULE_TICK, LABEL_SCHEDULE, LABEL_TRIGGER, READY, SUCCEEDED
 from kasset.api.job import Job
 from kasset.api.partitions import PartitionsDefinition
-from kasset.api.run import Run, RunSpec, Trigger
+from kasset.api.run import Run, Trigger
 from kasset.api.schedule import MAX_ACTIVE_LISTED, Schedule, ScheduleStatus
 from kasset.planning.catalog import AssetCatalog
 from kasset.planning.dag import Problem
 from kasset.planning.graph import select_assets
 from kasset.planning.history import select_runs_to_prune
-from kasset.planning.model import PlanEvent, RunRequest, warn_when_false
+from kasset.planning.model import PlanEvent, RunRequest, rendered_run_spec, warn_when_false
 from kasset.planning.names import derived_run_name, sanitize_label_value
 from kasset.planning.partitions import PartitionError, PartitionSpace
 from kasset.planning.run import is_run_finished
@@ -197,12 +197,12 @@ def build_run_request(schedule: Schedule, due: datetime, *,
         if isinstance(partition, Problem):
             return partition
         params = render_params(spec.params, data | {"partition": partition}, field="spec.params")
+        run_spec = rendered_run_spec(job_ref=spec.job_ref, selection=spec.selection, params=params,
+                                     partition=None if partition is None else str(partition),
+                                     trigger=Trigger(type="Schedule", source=f"Schedule/{name}"),
+                                     run_key=f"schedule/{schedule.metadata.uid or name}/{due:%Y-%m-%dT%H:%M:%SZ}")
     except TemplateError as exc:
         return Problem("InvalidTemplate", str(exc))
-    run_spec = RunSpec(job_ref=spec.job_ref, selection=spec.selection, params=params,
-                       partition=None if partition is None else str(partition),
-                       trigger=Trigger(type="Schedule", source=f"Schedule/{name}"),
-                       run_key=f"schedule/{schedule.metadata.uid or name}/{due:%Y-%m-%dT%H:%M:%SZ}")
     return RunRequest(name=schedule_run_name(name, due), spec=run_spec,
                       labels={LABEL_SCHEDULE: sanitize_label_value(name), LABEL_TRIGGER: "schedule"},
                       annotations={ANNOTATION_SCHEDULE_TICK: due.strftime("%Y-%m-%dT%H:%M:%SZ")})

@@ -20,11 +20,11 @@ from typing import Any
 from kasset.api.asset import Asset
 from kasset.api.conditions import find_condition, set_condition
 from kasset.api.contract import LABEL_SENSOR, LABEL_TRIGGER, READY, SOURCE_AVAILABLE, SUCCEEDED
-from kasset.api.run import Run, RunSpec, Trigger
-from kasset.api.sensor import MAX_RECENT_RUNS, Sensor, SensorRun, SensorStatus
+from kasset.api.run import Run, Trigger
+from kasset.api.sensor import MAX_RECENT_RUNS, MAX_SEEN_KEYS, Sensor, SensorRun, SensorStatus
 from kasset.planning.dag import Problem
-from kasset.planning.model import RunPlan, RunRequest
-from kasset.planning.names import derived_run_name, sanitize_label_value
+from kasset.planning.model import RunPlan, RunRequest, rendered_run_spec
+from kasset.planning.names import KEY_HASH_LENGTH, derived_run_name, sanitize_label_value, short_hash
 from kasset.planning.templates import TemplateError, render, render_params
 
 
@@ -99,11 +99,29 @@ def build_run_request(sensor: Sensor, event: Event) -> RunRequest:
     spec, name, key = sensor.spec, sensor.metadata.name, run_key(sensor, event)
     params = render_params(spec.params, event.data, field="spec.params")
     partition = render(spec.partition, event.data, field="spec.partition") if spec.partition else None
-    run_spec = RunSpec(job_ref=spec.job_ref, selection=spec.selection, params=params,
+    run_spec = rendered_run_spec(job_ref=spec.job_ref, selection=spec.selection, params=params,
                        partition=None if partition is None else str(partition),
                        trigger=Trigger(type="Sensor", source=f"Sensor/{name}"), run_key=key[:253])
     return RunRequest(name=derived_run_name(name, key), spec=run_spec,
                       labels={LABEL_SENSOR: sanitize_label_value(name), LABEL_TRIGGER: "sensor"})
+
+
+def key_hash(run_key: str) -> str:
+    """What status.seenKeys holds of an event's runKey."""
+    return short_hash(run_key, KEY_HASH_LENGTH)
+
+
+def remember_keys(seen: Sequence[str], runs_newest_first: Sequence[Run]) -> list[str]:
+    """status.seenKeys: the keys of the Runs the cache holds, then those remembered before, newest first and
+    bounded, so an event's key outlives its Run."""
+    fresh = [key_hash(run.spec.run_key) for run in runs_newest_first if run.spec.run_key]
+    merged = dict.fromkeys([*fresh, *seen])
+    return list(merged)[:MAX_SEEN_KEYS]
+
+
+def seen_before(sensor: Sensor, event: Event) -> bool:
+    """Whether `event` became a Run already, as status.seenKeys remembers it (the Run may have been pruned)."""
+    return key_hash(run_key(sensor, event)[:253]) in sensor.status.seen_keys
 
 
 def plan_sensor_status(sensor: Sensor, *, runs: Sequence[Run], now: datetime, problem: Problem | None = None,
@@ -135,6 +153,7 @@ def plan_sensor_status(sensor: Sensor, *, runs: Sequence[Run], now: datetime, pr
     return sensor.status.model_copy(update={
         "observed_generation": sensor.metadata.generation, "conditions": conditions, "recent_runs": recent_runs,
         "last_event_time": max(times) if times else None, "endpoint": endpoint,
+        "seen_keys": remember_keys(sensor.status.seen_keys, recent),
         "source": source.deployment if source is not None else None, **counts})
 
 

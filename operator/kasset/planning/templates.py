@@ -10,6 +10,10 @@ nested objects and lists; keys are not templated.
 Errors name the problem and where: `params.key: {{ metadata.s3_kee }}: metadata has no key 's3_kee' (it has:
 rows, s3_key)`.
 
+Output is bounded: a rendered string longer than `MAX_RENDERED_CHARS`, or params whose inserted values exceed
+`MAX_RENDERED_BYTES` of JSON in all, is a TemplateError, so no template over any data (a 12 KB template over 64 KiB of
+metadata could render 62 MiB) costs more than that to produce or to store in a Run.
+
 Does not: know where the data comes from (ticks, materializations, webhook bodies: the callers).
 """
 
@@ -24,35 +28,68 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z0-9_-]+))*")
 #: Keys listed in a "has no key" message before "...".
 LISTED_KEYS = 10
+#: Longest string one template renders to, in characters.
+MAX_RENDERED_CHARS = 16 * 1024
+#: Largest rendered params, as compact JSON (a Run's spec must stay far below etcd's 1.5 MiB).
+MAX_RENDERED_BYTES = 64 * 1024
 
 
 class TemplateError(ValueError):
     """A template that cannot be rendered; the message names the field, the placeholder and the problem."""
 
 
-def render(template: str, data: Mapping[str, Any], *, field: str) -> Any:
+class _Budget:
+    """What a rendering may still produce, in characters of JSON text."""
+
+    def __init__(self, chars: int):
+        self.left = chars
+
+    def charge(self, text: str, *, field: str, limit: int) -> str:
+        self.left -= len(text)
+        if self.left < 0:
+            raise TemplateError(f"{field}: renders to more than {limit} characters")
+        return text
+
+
+def render(template: str, data: Mapping[str, Any], *, field: str, budget: _Budget | None = None) -> Any:
     """`template` rendered over `data`: a string, or the value itself when the template is one placeholder."""
     whole = _PLACEHOLDER.fullmatch(template.strip()) if template.strip().startswith("{{") else None
     if whole is not None:
-        return _lookup(whole.group(1), data, field=field)
+        value = _lookup(whole.group(1), data, field=field)
+        if budget is not None:
+            budget.charge(_as_text(value), field=field, limit=MAX_RENDERED_BYTES)
+        return value
     rest = _PLACEHOLDER.sub("", template)
     if "{{" in rest or "}}" in rest:
         raise TemplateError(f"{field}: unbalanced braces in {template!r} (a placeholder is {{{{ path }}}})")
-    return _PLACEHOLDER.sub(lambda m: _as_text(_lookup(m.group(1), data, field=field)), template)
+    own = _Budget(MAX_RENDERED_CHARS - len(rest))
+
+    def insert(match: re.Match) -> str:
+        text = own.charge(_as_text(_lookup(match.group(1), data, field=field)), field=field,
+                          limit=MAX_RENDERED_CHARS)
+        return budget.charge(text, field=field, limit=MAX_RENDERED_BYTES) if budget is not None else text
+
+    return _PLACEHOLDER.sub(insert, template)
 
 
 def render_params(params: Mapping[str, Any], data: Mapping[str, Any], *, field: str = "params") -> dict[str, Any]:
-    """Every string in `params` (nested objects and lists included) rendered over `data`."""
-    return {key: _render_value(value, data, field=f"{field}.{key}") for key, value in params.items()}
+    """Every string in `params` (nested objects and lists included) rendered over `data`: at most
+    MAX_RENDERED_BYTES of inserted values in all."""
+    return _render_mapping(params, data, field=field, budget=_Budget(MAX_RENDERED_BYTES))
 
 
-def _render_value(value: Any, data: Mapping[str, Any], *, field: str) -> Any:
+def _render_mapping(params: Mapping[str, Any], data: Mapping[str, Any], *, field: str,
+                    budget: _Budget) -> dict[str, Any]:
+    return {key: _render_value(value, data, field=f"{field}.{key}", budget=budget) for key, value in params.items()}
+
+
+def _render_value(value: Any, data: Mapping[str, Any], *, field: str, budget: _Budget) -> Any:
     if isinstance(value, str):
-        return render(value, data, field=field)
+        return render(value, data, field=field, budget=budget)
     if isinstance(value, Mapping):
-        return render_params(value, data, field=field)
+        return _render_mapping(value, data, field=field, budget=budget)
     if isinstance(value, list):
-        return [_render_value(item, data, field=f"{field}[{i}]") for i, item in enumerate(value)]
+        return [_render_value(item, data, field=f"{field}[{i}]", budget=budget) for i, item in enumerate(value)]
     return value
 
 

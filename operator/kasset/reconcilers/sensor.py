@@ -16,6 +16,7 @@ Does not: turn events into requests (see `kasset.planning.sensor`) or serve HTTP
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 
 from kasset.api.base import API_VERSION
 from kasset.api.contract import READY
@@ -24,7 +25,9 @@ from kasset.api.sensor import Sensor
 from kasset.k8s import NotFound
 from kasset.planning.dag import Problem
 from kasset.planning.model import RunPlan, RunRequest, warn_when_false
-from kasset.planning.sensor import Event, SourceState, build_run_request, materialization_events, plan_sensor_status
+from kasset.planning.names import derived_run_name
+from kasset.planning.sensor import (Event, SourceState, build_run_request, materialization_events, plan_sensor_status,
+                                    seen_before)
 from kasset.planning.templates import TemplateError
 from kasset.reconcilers.requests import run_manifest
 from kasset.reconcilers.runtime import Runtime
@@ -33,6 +36,8 @@ from kasset.reconcilers.status import model_meta, valid_or_reported, write_model
 from kasset.runtime.cache import NamespaceCache
 
 log = logging.getLogger("kasset.sensor")
+#: Names tried for one event's Run before giving up (each further one only after a hash collision).
+NAME_CHAIN = 3
 
 
 def webhook_path(namespace: str, name: str) -> str:
@@ -74,24 +79,52 @@ def request_materialization_runs(rt: Runtime, ns: NamespaceCache, run: Run, plan
                 continue  # the Sensor's Warning Event names the field; the Run's own progress goes on
 
 
-def request_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, event: Event) -> tuple[Run | None, bool]:
-    """Create the Run of `event`: (the Run, True when this call created it). (None, False) when the templates
-    do not render (a Warning Event on the Sensor says why). Raises TemplateError for the webhook to answer."""
+@dataclass(frozen=True)
+class EventRun:
+    """The Run an event became: its name and runKey, and whether this call created it."""
+
+    name: str
+    run_key: str
+    created: bool
+
+
+def request_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, event: Event) -> EventRun | None:
+    """Create the Run of `event`, unless the Sensor has seen the event before (its Run may since have been
+    pruned); None when the Run could not be created or read. Raises TemplateError (a Warning Event on the
+    Sensor says why) for the webhook to answer."""
     try:
         request = build_run_request(sensor, event)
     except TemplateError as exc:
         emit(rt, sensor, "Warning", "EventRefused", f"event {event.key}: {exc}")
         raise
+    if seen_before(sensor, event):
+        return EventRun(request.name, request.spec.run_key, created=False)
     return create_event_run(rt, ns, sensor, request)
 
 
-def create_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, request: RunRequest) -> tuple[Run | None, bool]:
-    created, ok = rt.kube.create("runs", ns.name, run_manifest(request))
-    if not ok:
-        try:
-            created = rt.kube.get("runs", ns.name, request.name)
-        except NotFound:
-            return None, False
+def create_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, request: RunRequest) -> EventRun | None:
+    """Create the request's Run. A Run of that name with another runKey (a hash collision) moves the request to
+    the next name of its deterministic chain, so no event is ever taken for another's duplicate."""
+    for attempt in range(NAME_CHAIN):
+        candidate = request if attempt == 0 else replace(request, name=derived_run_name(
+            sensor.metadata.name, f"{request.spec.run_key}#{attempt}"))
+        created, ok = rt.kube.create("runs", ns.name, run_manifest(candidate))
+        if not ok:
+            try:
+                created = rt.kube.get("runs", ns.name, candidate.name)
+            except NotFound:
+                return None
+            if (created.get("spec") or {}).get("runKey") != candidate.spec.run_key:
+                log.warning("Run %s/%s belongs to another runKey than %s; trying the next name", ns.name,
+                            candidate.name, candidate.spec.run_key)
+                continue
+        _created_event_run(rt, ns, sensor, candidate, created, ok)
+        return EventRun(candidate.name, candidate.spec.run_key, created=ok)
+    return None
+
+
+def _created_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, request: RunRequest, created: dict,
+                       ok: bool) -> None:
     ns.put_run(created)
     rt.queue.add(("Run", ns.name, request.name))
     rt.queue.add(("Sensor", ns.name, sensor.metadata.name))
@@ -99,7 +132,6 @@ def create_event_run(rt: Runtime, ns: NamespaceCache, sensor: Sensor, request: R
         log.info("Created Run %s/%s for Sensor %s (%s)", ns.name, request.name, sensor.metadata.name,
                  request.spec.run_key)
         emit(rt, sensor, "Normal", "CreatedRun", f"created Run {request.name} for {request.spec.run_key}")
-    return ns.runs.valid.get(request.name), ok
 
 
 def emit(rt: Runtime, sensor: Sensor, type_: str, reason: str, message: str) -> None:

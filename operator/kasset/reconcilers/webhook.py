@@ -87,7 +87,7 @@ class Webhooks:
             self.rt.metrics.sensor_events.labels("refused").inc()
             return refusal
         try:
-            run, created = request_event_run(self.rt, ns, sensor, webhook_event(*refusal))
+            run = request_event_run(self.rt, ns, sensor, webhook_event(*refusal))
         except TemplateError as exc:
             self.rt.metrics.sensor_events.labels("refused").inc()
             return Answer(422, {"error": str(exc)})
@@ -95,9 +95,9 @@ class Webhooks:
             return Answer(503, {"error": f"the API server did not create the Run; retry: {exc}"})
         if run is None:
             return Answer(503, {"error": "the Run could not be created or read; retry"})
-        self.rt.metrics.sensor_events.labels("created" if created else "duplicate").inc()
-        answer = {"run": run.metadata.name, "runKey": run.spec.run_key}
-        return Answer(201, answer) if created else Answer(200, answer | {"duplicate": True})
+        self.rt.metrics.sensor_events.labels("created" if run.created else "duplicate").inc()
+        answer = {"run": run.name, "runKey": run.run_key}
+        return Answer(201, answer) if run.created else Answer(200, answer | {"duplicate": True})
 
     def _authenticate(self, sensor: Sensor | None, headers: Mapping[str, str]) -> Answer | None:
         """None when the caller holds the Sensor's token; else the uniform 401 (or 503: the token is unreadable).
