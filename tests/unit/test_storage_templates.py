@@ -74,7 +74,8 @@ def test_rendering_fills_placeholders_and_unescapes_braces():
 
 
 def test_rendering_does_not_interpret_format_syntax_in_values():
-    assert render("file:///{asset}", asset="{run:>99}") == "file:///{run:>99}"
+    # inserted as it is, percent-encoded (braces and > change nothing in a path, but are not URI characters)
+    assert render("file:///{asset}", asset="{run:>99}") == "file:///{run:%3E99}"
 
 
 @pytest.mark.parametrize("template", sorted(REJECTED) + ["file:///{bucket}"])
@@ -113,3 +114,26 @@ def test_models_leave_unknown_placeholder_names_to_the_planner_which_reports_inv
 def test_the_cel_pattern_accepts_exactly_what_the_planner_accepts(template):
     """The CRD's rule is RE2 (CEL `matches`); this pattern means the same in Python's re."""
     assert bool(re.match(STORAGE_TEMPLATE_PATTERN, template)) == (find_template_errors(template) == [])
+
+
+@pytest.mark.parametrize("key", ["..", "../other-team", "a/../../b", "./x", "a\\..\\b", "bad\nkey"])
+def test_a_partition_key_that_would_leave_its_prefix_is_refused_by_the_renderer(key):
+    with pytest.raises(ValueError, match="path segment|control character"):
+        render_storage_uri("file:///data/{namespace}/{asset}/{partition}", namespace="team-a", asset="orders",
+                           step="orders", run="r1", partition=key)
+
+
+def test_characters_that_change_a_uri_are_encoded_and_common_key_characters_kept():
+    uri = render_storage_uri("s3://bucket/{asset}/{partition}/", namespace="n", asset="orders", step="orders",
+                             run="r", partition="2021-04-01T06:00|eu/a b?c#d%2F")
+    assert uri == "s3://bucket/orders/2021-04-01T06:00|eu/a%20b%3Fc%23d%252F/"
+
+
+def test_dynamic_and_static_keys_with_dot_segments_are_refused_where_they_enter():
+    from kasset.planning.partitions import check_dimension_key
+
+    assert "path segment" in check_dimension_key("../etc")
+    assert check_dimension_key("2021/orders.csv") is None
+    with pytest.raises(ValidationError, match="path segment"):
+        AssetSpec.model_validate({"container": {"image": "x"}, "partitions": {
+            "dimensions": [{"name": "file", "static": {"keys": ["a.csv", ".."]}}]}})

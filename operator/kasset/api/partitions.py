@@ -16,10 +16,11 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from kasset.api.base import KassetModel, ObjectName
 from kasset.api.common import DNS_LABEL_PATTERN
+from kasset.api.storage import path_escape_problem
 
 #: Longest partition key (all dimensions with their separators).
 PARTITION_KEY_MAX_LENGTH = 256
@@ -53,8 +54,15 @@ _KEY_RESOLUTION = {"Hourly": 4, "Daily": 3, "Weekly": 3, "Monthly": 2, "Cron": 5
 _FIXED_ZONES = ("UTC", "Etc/")
 _FORMAT_SAMPLE = datetime(2021, 3, 22, 13, 45, tzinfo=timezone(timedelta(hours=-4)))  # a Monday
 
+def _no_path_escape(key: str) -> str:
+    if (problem := path_escape_problem(key)) is not None:
+        raise ValueError(problem)
+    return key
+
+
 DimensionKey = Annotated[
-    str, Field(min_length=1, max_length=DIMENSION_KEY_MAX_LENGTH, pattern=DIMENSION_KEY_PATTERN)
+    str, Field(min_length=1, max_length=DIMENSION_KEY_MAX_LENGTH, pattern=DIMENSION_KEY_PATTERN),
+    AfterValidator(_no_path_escape),
 ]
 LocalTime = Annotated[str, Field(max_length=19, pattern=LOCAL_TIME_PATTERN)]
 

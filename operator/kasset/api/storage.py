@@ -10,6 +10,11 @@ MAX_PLACEHOLDERS placeholders, so that a rendered URI stays small (a few KiB at 
   left to the planner, which reports it as InvalidSpec on the object (so that objects stay readable).
 - The planner: `find_template_errors(template, placeholders=STORAGE_PLACEHOLDERS)`.
 
+A value inserted into a template (a partition key comes from data: a dynamic key may be a file name) must not
+lead out of the prefix the template gives it: `path_escape_problem` refuses `.` and `..` path segments and
+control characters wherever keys enter (static keys in the models, dynamic keys reported by steps, and the
+renderer itself), and the renderer percent-encodes what would change a URI's meaning (`?`, `#`, `%`, spaces).
+
 Does not: render templates (see `kasset.planning.storage`), or know what the placeholders stand for.
 """
 
@@ -39,6 +44,18 @@ _LITERAL = r"(?:[^{}]|\{\{|\}\})*"
 STORAGE_TEMPLATE_PATTERN = (
     rf"^{_LITERAL}(?:\{{(?:{'|'.join(STORAGE_PLACEHOLDERS)})\}}{_LITERAL}){{0,{MAX_PLACEHOLDERS}}}$"
 )
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def path_escape_problem(value: str) -> str | None:
+    """Why `value` may not be put into a storage path (a `.` or `..` segment, a control character), or None."""
+    if _CONTROL.search(value):
+        return f"{value[:40]!r} contains a control character"
+    if any(part in (".", "..") for part in re.split(r"[/\\]", value)):
+        return f"{value[:40]!r} has a '.' or '..' path segment: storage paths would leave their prefix"
+    return None
+
+
 _KNOWN = ", ".join(f"{{{name}}}" for name in STORAGE_PLACEHOLDERS)
 STORAGE_TEMPLATE_RULE = {
     # CEL string literal: every backslash of the pattern doubled.

@@ -9,11 +9,16 @@ Does not: touch storage. The operator never moves data: it only tells steps wher
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from kasset.api.storage import STORAGE_PLACEHOLDERS
 from kasset.api.storage import find_template_errors as find_grammar_errors
-from kasset.api.storage import iterate_placeholders
+from kasset.api.storage import iterate_placeholders, path_escape_problem
 
 PLACEHOLDERS = frozenset(STORAGE_PLACEHOLDERS)
+#: Characters of a value left as they are in a rendered URI: `/` (a key may name sub-folders, never `..`) and
+#: those common in keys (`2021-04-01T06:00|eu`), braces (a `{partition}` the step fills in); anything else is percent-encoded (`?`, `#`, `%`, spaces).
+PATH_SAFE = "/-._~:|,=+@{}"
 #: What {partition} becomes when the Run has no partition.
 UNPARTITIONED = "unpartitioned"
 
@@ -42,8 +47,8 @@ def render_storage_uri(
 ) -> str:
     """Fill the placeholders of `template`. {asset} falls back to the step name for explicit steps.
 
-    Raises ValueError (naming the problems) for a template `find_template_errors` rejects; planners check
-    templates before rendering them.
+    Raises ValueError (naming the problems) for a template `find_template_errors` rejects (planners check
+    templates before rendering them), or a value with a `.`/`..` segment (keys are checked where they enter).
     """
     errors = find_template_errors(template)
     if errors:
@@ -55,11 +60,14 @@ def render_storage_uri(
         "run": run,
         "partition": partition or UNPARTITIONED,
     }
+    for name, value in values.items():
+        if (problem := path_escape_problem(value)) is not None:
+            raise ValueError(f"{{{name}}} {problem}")
     pieces: list[str] = []
     position = 0
     for match in iterate_placeholders(template):
         pieces.append(_unescape(template[position : match.start()]))
-        pieces.append(values[match.group(1)])
+        pieces.append(quote(values[match.group(1)], safe=PATH_SAFE))
         position = match.end()
     pieces.append(_unescape(template[position:]))
     return "".join(pieces)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kasset.api.storage import path_escape_problem
 from kasset.api.partitions import DIMENSION_KEY_MAX_LENGTH, DIMENSION_KEY_PATTERN
 
 _VALID = re.compile(DIMENSION_KEY_PATTERN)
@@ -26,7 +27,7 @@ def check_dimension_key(key: str) -> str | None:
         return f"key {key[:40]!r}... is longer than {DIMENSION_KEY_MAX_LENGTH} characters"
     if not _VALID.match(key):
         return f"key {key!r} contains | or ,"
-    return None
+    return path_escape_problem(key)
 
 
 class KeyAxis:
