@@ -37,6 +37,7 @@ class RunTally:
         self.unfinished: set[str] = set()
         self.deleted: set[str] = set()
         self.peak = 0
+        self.modifications = 0  # MODIFIED events: every write to a Run (spec, metadata or status)
         self.first_seen: dict[str, float] = {}
         self.finished_at: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -79,6 +80,7 @@ class RunTally:
                 self.unfinished.discard(name)
                 return
             self.objects[name] = obj
+            self.modifications += kind == "MODIFIED"
             if run_finished(obj):
                 self.unfinished.discard(name)
                 self.finished_at.setdefault(name, now)

@@ -174,3 +174,27 @@ def test_a_model_that_raises_something_other_than_a_validation_error_keeps_the_o
     assert kept is not None and "s" in kind.invalid and "s" not in kind.valid
     assert "IsADirectoryError" in str(kind.invalid["s"].error)
     assert any("Parsing a Fragile raised IsADirectoryError" in r.message for r in caplog.records)
+
+
+def queued_run(name: str, second: int, *, done: bool = False) -> dict:
+    status = {"conditions": [{"type": "Succeeded", "status": "True" if done else "Unknown", "reason": "R",
+                              "lastTransitionTime": "2021-01-01T00:00:00Z"}]}
+    return {"apiVersion": "kasset.dev/v1alpha1", "kind": "Run",
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": str(second + (100 if done else 0)),
+                         "creationTimestamp": f"2021-01-01T00:00:{second:02d}Z"},
+            "spec": {"jobRef": {"name": "load"}}, "status": status}
+
+
+def test_a_jobs_queue_is_indexed_so_a_finished_run_wakes_only_the_runs_that_may_start():
+    ns = NamespaceCache("ns", threading.RLock())
+    ns.put_job({"apiVersion": "kasset.dev/v1alpha1", "kind": "Job", "metadata": {"name": "load", "resourceVersion": "1"},
+                "spec": {"selection": {"assets": ["a"]}, "maxConcurrentRuns": 2}})
+    for second in (5, 1, 3, 2, 4):
+        ns.put_run(queued_run(f"r{second}", second))
+    assert [ns.unfinished_runs_before(ns.runs.valid[f"r{s}"]) for s in (1, 2, 3, 4, 5)] == [0, 1, 2, 3, 4]
+    assert ns.runs_waiting_for_a_slot("load") == ["r1", "r2"]
+    ns.put_run(queued_run("r1", 1, done=True))
+    assert ns.runs_waiting_for_a_slot("load") == ["r2", "r3"]
+    assert ns.unfinished_runs_before(ns.runs.valid["r5"]) == 3
+    ns.delete_run("r2")
+    assert ns.runs_waiting_for_a_slot("load") == ["r3", "r4"]

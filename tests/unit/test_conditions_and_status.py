@@ -2,7 +2,6 @@
 
 from kasset.api import Run, find_condition, set_condition
 from kasset.planning import apply_materialization, plan_asset_status, plan_job_status, select_runs_to_prune
-from kasset.planning.history import count_unfinished_earlier_runs
 
 from kasset_factories import T0, at, index, make_asset, make_job, materialized
 
@@ -91,9 +90,3 @@ def test_runs_beyond_the_history_limits_are_pruned_oldest_first_and_unfinished_o
     runs += [finished_run(f"bad{i}", "False", i) for i in range(3)]
     runs += [finished_run("active", "Unknown", 0)]
     assert select_runs_to_prune(runs, successful_limit=2, failed_limit=1) == ["bad0", "bad1", "ok0", "ok1"]
-
-
-def test_unfinished_earlier_runs_are_counted_for_max_concurrent_runs():
-    runs = [finished_run("a", "Unknown", 1), finished_run("b", "Unknown", 2), finished_run("c", "True", 0)]
-    assert count_unfinished_earlier_runs(runs[1], runs) == 1
-    assert count_unfinished_earlier_runs(runs[0], runs) == 0

@@ -217,6 +217,13 @@ def test_runs_beyond_max_concurrent_runs_are_queued():
     assert plan(make_run(), job=job, earlier_unfinished_runs=0).launches
 
 
+def test_a_queued_runs_status_does_not_change_as_its_place_in_the_queue_does():
+    """10,000 queued Runs rewriting their status at every move of the queue were O(n^2) API writes."""
+    job = make_job(selection={"assets": ["a"]}, maxConcurrentRuns=1)
+    far, near = (plan(make_run(), job=job, earlier_unfinished_runs=n).status for n in (9000, 1))
+    assert far.conditions == near.conditions
+
+
 def test_a_finished_run_is_left_alone():
     run, _ = advance(make_run(), [failed(job_name("run-1", "a"))])
     run, result = advance(run, [failed(job_name("run-1", "a"))])

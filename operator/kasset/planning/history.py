@@ -29,21 +29,6 @@ def select_runs_to_prune(runs: Sequence[Run], *, successful_limit: int, failed_l
     return sorted(doomed)
 
 
-def count_unfinished_earlier_runs(run: Run, runs: Sequence[Run]) -> int:
-    """How many other unfinished Runs (of the same Job, as given) were created before `run`; ties by name.
-    The Run planner queues `run` while this reaches the Job's maxConcurrentRuns."""
-    mine = (run.metadata.creation_timestamp or _EPOCH, run.metadata.name)
-    count = 0
-    for other in runs:
-        if other.metadata.name == run.metadata.name:
-            continue
-        outcome = find_condition(other.status.conditions, SUCCEEDED)
-        finished = outcome is not None and outcome.status in ("True", "False")
-        if not finished and (other.metadata.creation_timestamp or _EPOCH, other.metadata.name) < mine:
-            count += 1
-    return count
-
-
 def _oldest_beyond(runs: list[Run], limit: int) -> list[str]:
     newest_first = sorted(runs, key=lambda r: (r.status.completion_time or _EPOCH, r.metadata.name), reverse=True)
     return [run.metadata.name for run in newest_first[limit:]]

@@ -110,9 +110,9 @@ def plan_run(
         return plan_problem(run, partitions, now=now, settings=settings)
     limit = job.spec.max_concurrent_runs if job is not None and run.spec.job_ref is not None else None
     if run.status.start_time is None and limit is not None and earlier_unfinished_runs >= limit:
-        message = (
-            f"{earlier_unfinished_runs} earlier Runs of Job {job.metadata.name} unfinished (maxConcurrentRuns {limit})"
-        )
+        # no count or place in the message: a queued Run's status must not change each time the queue moves
+        message = f"waiting for a slot: {limit} earlier Runs of Job {job.metadata.name} unfinished " \
+                  f"(maxConcurrentRuns {limit})"
         status = with_outcome(run, "Unknown", "Queued", message, now=now)
         return RunPlan(status=status, requeue_after=settings.requeue_seconds)
     return plan_steps(run, job=job, graph=graph, assets=assets, observed=observed, now=now, settings=settings,

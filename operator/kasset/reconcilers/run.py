@@ -23,7 +23,7 @@ from kasset.k8s import ApiError, Conflict, NotFound, Rejected
 from kasset.planning import ObservedJob, RunPlan, apply_materialization, plan_run
 from kasset.planning.backfill import backfill_of
 from kasset.planning.checks import apply_check_result
-from kasset.planning.history import count_unfinished_earlier_runs, select_runs_to_prune
+from kasset.planning.history import select_runs_to_prune
 from kasset.planning.run import is_run_finished
 from kasset.reconcilers.observe import observe_job
 from kasset.reconcilers.partitions import register_dynamic_keys, write_partition_records
@@ -89,7 +89,7 @@ def _plan_and_launch(rt: Runtime, ns: NamespaceCache, run: Run) -> RunPlan:
     job, job_problem = _find_job(ns, run)
     earlier = 0
     if job is not None and job.spec.max_concurrent_runs is not None:
-        earlier = count_unfinished_earlier_runs(run, ns.runs_of(job.metadata.name))
+        earlier = ns.unfinished_runs_before(run)
     observed = _observe(rt, ns, run)
     attempted: set[str] = set()
     while True:

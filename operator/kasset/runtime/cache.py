@@ -22,10 +22,12 @@ Does not: talk to the API (the informers feed it) or decide what to reconcile.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -46,6 +48,7 @@ from kasset.planning.run import is_run_finished
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("kasset.cache")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class NamespaceCache:
         self._dependants: dict[str, set[str]] = {}
         self._jobs_by_asset: dict[str, set[str]] = {}
         self._runs_by_job: dict[str, set[str]] = {}
+        self._unfinished_by_job: dict[str, list[tuple[datetime, str]]] = {}  # sorted (creation, name)
         self._step_jobs: dict[str, dict[str, dict]] = {}
         self._waiting_runs: set[str] = set()
         self._runs_by_backfill: dict[str, set[str]] = {}
@@ -209,12 +213,34 @@ class NamespaceCache:
         return [run.metadata.name for run in self.runs_of(job) if not is_run_finished(run)]
 
     def runs_waiting_for_a_slot(self, job: str) -> list[str]:
-        """Unfinished Runs of Job `job` when it bounds them (maxConcurrentRuns), to look at again when one of its
-        Runs finishes or goes; none otherwise."""
+        """The first maxConcurrentRuns unfinished Runs of Job `job` in creation order (those a finished Run's
+        slot may let start: the queued ones behind them cannot start yet), when the Job bounds them; none
+        otherwise. O(maxConcurrentRuns), whatever the queue's length."""
         found = self.jobs.valid.get(job)
         if found is None or found.spec.max_concurrent_runs is None:
             return []
-        return self.unfinished_runs_of(job)
+        with self._lock:
+            return [name for _, name in self._unfinished_by_job.get(job, [])[:found.spec.max_concurrent_runs]]
+
+    def unfinished_runs_before(self, run: Run) -> int:
+        """How many other unfinished Runs of `run`'s Job were created before it (ties by name): its place in
+        the Job's maxConcurrentRuns queue. O(log n)."""
+        job = run.spec.job_ref.name if run.spec.job_ref is not None else ""
+        with self._lock:
+            return bisect.bisect_left(self._unfinished_by_job.get(job, []), _run_order(run))
+
+    def _reorder_unfinished(self, old: Run | Invalid | None, new: Run | Invalid | None) -> None:
+        """Keep each Job's unfinished Runs sorted by (creation, name), as the queue orders them."""
+        for run, add in ((old, False), (new, True)):
+            if not isinstance(run, Run) or is_run_finished(run):
+                continue
+            order = self._unfinished_by_job.setdefault(_job_of(run)[0], [])
+            at = bisect.bisect_left(order, _run_order(run))
+            present = at < len(order) and order[at] == _run_order(run)
+            if add and not present:
+                order.insert(at, _run_order(run))
+            elif not add and present:
+                del order[at]
 
     def valid_assets(self) -> list[Asset]:
         """Every Asset whose spec parsed, as a list taken under the lock (informers add and drop Assets while a
@@ -366,11 +392,13 @@ class NamespaceCache:
             self._reindex(self._runs_by_backfill, change, _backfill_label_of)
             self._reindex(self._runs_by_schedule, change, _schedule_label_of)
             self._reindex(self._runs_by_sensor, change, _sensor_label_of)
+            self._reorder_unfinished(*change)
             return True
 
     def delete_run(self, name: str) -> None:
         with self._lock:
             old = self.runs.pop(name)
+            self._reorder_unfinished(old, None)
             self._reindex(self._runs_by_job, (old, None), _job_of, name=name)
             self._reindex(self._runs_by_backfill, (old, None), _backfill_label_of, name=name)
             self._reindex(self._runs_by_schedule, (old, None), _schedule_label_of, name=name)
@@ -550,7 +578,11 @@ def _selected_assets(job: Job) -> Iterable[str]:
     return job.spec.selection.assets if job.spec.selection is not None else ()
 
 
-def _job_of(run: Run) -> Iterable[str]:
+def _run_order(run: Run) -> tuple[datetime, str]:
+    return run.metadata.creation_timestamp or _EPOCH, run.metadata.name
+
+
+def _job_of(run: Run) -> tuple[str]:
     return (run.spec.job_ref.name if run.spec.job_ref is not None else "",)
 
 

@@ -374,10 +374,16 @@ class Controller:
     def _resync_unfinished_runs(self) -> None:
         while not self._stopping.wait(self.settings.safety_timer_seconds):
             for ns in self.rt.cache.namespaces():
-                self.rt.enqueue("Run", ns.name, ns.unfinished_runs())
-                self.rt.enqueue("Backfill", ns.name, ns.unfinished_backfills() + ns.orphaned_backfills())
-                self.rt.enqueue("Schedule", ns.name, ns.schedule_names())
-                self.rt.enqueue("Sensor", ns.name, ns.sensor_names())
+                try:
+                    self._resync(ns)
+                except Exception:  # noqa: BLE001 (a safety net that dies silently catches nothing again)
+                    log.exception("Safety-net resync of namespace %s failed; the next pass tries again", ns.name)
+
+    def _resync(self, ns) -> None:
+        self.rt.enqueue("Run", ns.name, ns.unfinished_runs())
+        self.rt.enqueue("Backfill", ns.name, ns.unfinished_backfills() + ns.orphaned_backfills())
+        self.rt.enqueue("Schedule", ns.name, ns.schedule_names())
+        self.rt.enqueue("Sensor", ns.name, ns.sensor_names())
 
 
 def _generation(obj) -> int | None:
