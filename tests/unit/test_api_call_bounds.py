@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from kasset.k8s import ApiError, Kube, connect
+from kasset.k8s.lease import Leases
 
 
 class HungServer:
@@ -69,3 +70,12 @@ def test_a_hung_call_is_sent_once_and_fails_within_its_timeout(hung):
     assert server.requests == 1, "urllib3 retried the request behind the caller's back"
     assert took < 1.5, f"one read timeout is 0.5 s, the call took {took:.1f} s"
 
+
+def test_a_hung_lease_read_fails_within_the_leases_own_timeout_not_the_clients(hung):
+    server, api = hung
+    leases = Leases(Kube(api, timeout=(5.0, 30.0)), timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(ApiError):
+        leases.get("default", "kasset-operator")
+    assert time.monotonic() - started < 1.5
+    assert server.requests == 1

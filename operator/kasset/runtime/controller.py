@@ -48,7 +48,7 @@ from kasset.reconcilers import (
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.webhook import Webhooks
 from kasset.runtime.cache import Cache, slim, slim_step_job
-from kasset.runtime.leader import LeaderElector
+from kasset.runtime.leader import LeaderElector, Timing
 from kasset.runtime.server import OperatorServer
 from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
@@ -108,8 +108,11 @@ class Controller:
         """The Lease is the chart's (`<release>-leader` in the pod's namespace); the identity is the pod's name."""
         namespace = self.settings.leader_election_namespace or os.environ.get("POD_NAMESPACE", "default")
         identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-        return LeaderElector(Leases(self.kube), namespace=namespace, name=self.settings.leader_election_id,
-                             identity=identity, on_started=self._lead, on_stopped=self._lost_lead)
+        timing = Timing(self.settings.leader_lease_seconds, self.settings.leader_renew_deadline_seconds,
+                        self.settings.leader_retry_seconds)
+        return LeaderElector(Leases(self.kube, timeout=timing.call_timeout_seconds), namespace=namespace,
+                             name=self.settings.leader_election_id, identity=identity, on_started=self._lead,
+                             on_stopped=self._lost_lead, timing=timing)
 
     def _informers(self, watch_ns: str | None) -> list[Informer]:
         api, counted = self.kube.api, {"namespace": watch_ns, "on_request": self.metrics.observe_request}
