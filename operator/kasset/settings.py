@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -106,6 +106,22 @@ class Settings(BaseSettings):
     leader_election_id: str = Field(
         default="kasset-operator", description="Name of the Lease (the chart creates `<release>-leader`).",
     )
+    leader_lease_seconds: float = Field(
+        default=10.0, gt=0,
+        description="How long the others wait, after they last saw the Lease renewed, before they take it "
+        "(client-go's LeaseDuration; kube-controller-manager uses 15 s).",
+    )
+    leader_renew_deadline_seconds: float = Field(
+        default=7.0, gt=0,
+        description="How long the leader keeps leading without a successful renewal, counted from the start of "
+        "the renewal attempt that last succeeded; must be less than the lease, so it stops before anyone else may "
+        "start. Each Lease call is bounded by a quarter of it (client-go's RenewDeadline).",
+    )
+    leader_retry_seconds: float = Field(
+        default=2.0, gt=0,
+        description="Interval between tries to take or renew the Lease; less than the renew deadline, so one "
+        "failed renewal does not end the leadership (client-go's RetryPeriod).",
+    )
     sync_timeout_seconds: float = Field(
         default=120.0,
         description="How long start-up waits for the first list of every watched resource before giving up.",
@@ -116,3 +132,11 @@ class Settings(BaseSettings):
         "which the chart sets); a container Sensor's source POSTs to `<this>/sensors/<namespace>/<name>`. Unset: "
         "container Sensors are not Ready (reason NoSensorURL).",
     )
+
+    @model_validator(mode="after")
+    def _leader_timing_is_ordered(self) -> Settings:
+        """retry < renew deadline < lease: the only order in which two leaders never overlap."""
+        if not self.leader_retry_seconds < self.leader_renew_deadline_seconds < self.leader_lease_seconds:
+            raise ValueError("leader election needs leader_retry_seconds < leader_renew_deadline_seconds < "
+                             "leader_lease_seconds")
+        return self

@@ -51,13 +51,17 @@ def test_namespaced_mode_grants_nothing_cluster_wide_and_a_role_in_each_namespac
     assert json.loads(env["KASSET_NAMESPACES"]) == ["team-a", "team-b"]
 
 
-def test_leases_are_granted_on_the_charts_own_lease_in_the_release_namespace_only():
-    objects = render()
+@pytest.mark.parametrize("values", [None, *SCENARIOS], ids=lambda p: p.name if p else "no-values")
+def test_leases_are_read_and_updated_by_name_and_created_in_the_release_namespace_only(values):
+    """A deleted Lease must be created again, or no replica leads; create cannot be limited by resourceNames."""
+    objects = render(*([values] if values else []))
     (lease,) = by_kind(objects, "Lease")
     lease_rules = [(r, rule) for r in by_kind(objects, "Role") + by_kind(objects, "ClusterRole")
                    for rule in r["rules"] if "leases" in rule["resources"]]
-    assert [(r["kind"], r["metadata"]["namespace"], rule["resourceNames"], rule["verbs"]) for r, rule in lease_rules] == [
-        ("Role", "kasset-system", [lease["metadata"]["name"]], ["get", "update"])]
+    assert [(r["kind"], r["metadata"]["namespace"], rule.get("resourceNames"), rule["verbs"])
+            for r, rule in lease_rules] == [
+        ("Role", lease["metadata"]["namespace"], [lease["metadata"]["name"]], ["get", "update"]),
+        ("Role", lease["metadata"]["namespace"], None, ["create"])]
 
 
 def test_the_operator_pod_is_restricted_and_probed():

@@ -1,7 +1,9 @@
 """A small, typed facade over the Kubernetes client: Kasset's custom objects, batch Jobs, pods, Events.
 
 Responses are decoded straight from JSON into dicts (`_preload_content=False`), which is both faster than the
-client's model classes and what the pydantic models parse. Every call carries a timeout. Creating an object
+client's model classes and what the pydantic models parse. Every call carries a timeout and is tried once:
+`connect` turns urllib3's hidden retries off (its default `Retry(3)` made one hung call take four read timeouts),
+and every caller already treats a connection error or a timeout as a temporary `ApiError`. Creating an object
 that already exists returns `created=False`: deterministic names make "already exists" mean "already done".
 """
 
@@ -27,13 +29,17 @@ log = logging.getLogger("kasset.k8s")
 
 def connect(kubeconfig: str | None = None, *, qps_pool: int = 32) -> client.ApiClient:
     """An ApiClient from `kubeconfig`, $KUBECONFIG, or the in-cluster service account, in that order, with a
-    connection pool large enough for the operator's workers and watches."""
+    connection pool large enough for the operator's workers and watches, and no urllib3 retries (a failed call
+    fails once, within its own timeout; the callers decide whether and when to try again)."""
     try:
         api = config.new_client_from_config(config_file=kubeconfig)
     except config.ConfigException:
         config.load_incluster_config()
         api = client.ApiClient()
-    api.rest_client.pool_manager.connection_pool_kw["maxsize"] = qps_pool
+    pool_kw = api.rest_client.pool_manager.connection_pool_kw
+    pool_kw["maxsize"] = qps_pool
+    # kubernetes' rest.py hands Configuration.retries to the PoolManager only when set; unset is urllib3's Retry(3)
+    pool_kw["retries"] = False
     return api
 
 
@@ -54,9 +60,11 @@ class Kube:
     # -- plumbing --------------------------------------------------------------------------------------
 
     def _call(self, what: str, fn, *args, **kwargs) -> Any:
+        """`fn(*args, **kwargs)` decoded from JSON; `_request_timeout` in `kwargs` overrides `self.timeout`."""
         verb = what.split()[0]  # every `what` starts with its verb: "create job run-1-a"
+        kwargs.setdefault("_request_timeout", self.timeout)
         try:
-            response = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+            response = fn(*args, _preload_content=False, **kwargs)
         except client.ApiException as exc:
             self.on_request(verb, exc.status or "error")
             raise from_api_exception(exc, what=what) from None

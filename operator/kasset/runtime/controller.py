@@ -48,13 +48,12 @@ from kasset.reconcilers import (
 from kasset.reconcilers.runtime import Runtime
 from kasset.reconcilers.webhook import Webhooks
 from kasset.runtime.cache import Cache, slim, slim_step_job
-from kasset.runtime.leader import LeaderElector
+from kasset.runtime.leader import LeaderElector, Timing
 from kasset.runtime.server import HttpServer, Limits, probe_routes
 from kasset.runtime.workqueue import WorkQueue
 from kasset.settings import Settings
 
 log = logging.getLogger("kasset.controller")
-#: API connections kept for webhook requests being answered at once (each holds one while it creates its Run).
 #: The probe port's callers are the kubelet and Prometheus: a few threads and connections are plenty.
 PROBE_LIMITS = Limits(threads=4, connections=64)
 RECONCILERS = {"Asset": reconcile_asset, "Job": reconcile_job, "Run": reconcile_run, "Backfill": reconcile_backfill,
@@ -118,8 +117,11 @@ class Controller:
         """The Lease is the chart's (`<release>-leader` in the pod's namespace); the identity is the pod's name."""
         namespace = self.settings.leader_election_namespace or os.environ.get("POD_NAMESPACE", "default")
         identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-        return LeaderElector(Leases(self.kube), namespace=namespace, name=self.settings.leader_election_id,
-                             identity=identity, on_started=self._lead, on_stopped=self._lost_lead)
+        timing = Timing(self.settings.leader_lease_seconds, self.settings.leader_renew_deadline_seconds,
+                        self.settings.leader_retry_seconds)
+        return LeaderElector(Leases(self.kube, timeout=timing.call_timeout_seconds), namespace=namespace,
+                             name=self.settings.leader_election_id, identity=identity, on_started=self._lead,
+                             on_stopped=self._lost_lead, timing=timing)
 
     def _informers(self, watch_ns: str | None) -> list[Informer]:
         api, counted = self.kube.api, {"namespace": watch_ns, "on_request": self.metrics.observe_request}
